@@ -1,0 +1,97 @@
+"""The local CA's files: keys as encrypted PKCS#8 (mode 0600) and their passphrase.
+
+The passphrase comes from an environment variable, else a secret file named in config,
+else a file generated beside the keys on first use (the embedded default, which
+``certsvc init`` announces). It is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from certsvc.config import LocalCASettings
+from certsvc.errors import ConfigError
+
+SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def generate_key(algorithm: str) -> SigningKey:
+    """A new key for ``ecdsa-p256``, ``ecdsa-p384``, ``rsa-2048`` ... ``rsa-4096``."""
+    family, _, size = algorithm.partition("-")
+    if family == "ecdsa":
+        curve = ec.SECP384R1() if size == "p384" else ec.SECP256R1()
+        return ec.generate_private_key(curve)
+    return rsa.generate_private_key(public_exponent=65537, key_size=int(size))
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file readable by its owner only, never with looser rights."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o600)
+
+
+class Passphrase:
+    """Resolves the CA key passphrase by the documented order of sources."""
+
+    def __init__(self, settings: LocalCASettings, ca_dir: Path, home: Path) -> None:
+        self._settings = settings
+        self._default_file = ca_dir / "passphrase"
+        self._home = home
+
+    def read(self) -> bytes:
+        from_env = (
+            os.environ.get(self._settings.passphrase_env) if self._settings.passphrase_env else None
+        )
+        if from_env:
+            return from_env.encode()
+        path = self._file()
+        try:
+            value = path.read_bytes().strip()
+        except FileNotFoundError as exc:
+            raise ConfigError(f"CA passphrase file not found: {path}") from exc
+        if not value:
+            raise ConfigError(f"CA passphrase file is empty: {path}")
+        return value
+
+    def create_default(self) -> Path | None:
+        """Generate the passphrase file when no other source is set; return its path."""
+        if self._settings.passphrase_env and os.environ.get(self._settings.passphrase_env):
+            return None
+        if self._settings.passphrase_file:
+            return None
+        write_private(self._default_file, secrets.token_urlsafe(32).encode())
+        return self._default_file
+
+    def _file(self) -> Path:
+        if self._settings.passphrase_file:
+            return self._home / self._settings.passphrase_file
+        return self._default_file
+
+
+def save_key(path: Path, key: SigningKey, passphrase: bytes) -> None:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    write_private(path, pem)
+
+
+def load_key(path: Path, passphrase: bytes) -> SigningKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), passphrase)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"CA key not found: {path} (run 'certsvc init')") from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"CA key {path} cannot be opened: wrong passphrase?") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        raise ConfigError(f"CA key {path} is of an unsupported type")
+    return key

@@ -1,0 +1,1 @@
+"""The ``certsvc`` command line: thin commands over ``certsvc.lifecycle``."""

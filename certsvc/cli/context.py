@@ -1,0 +1,38 @@
+"""What every CLI command shares: settings and services, built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import click
+
+from certsvc.audit import Actor
+from certsvc.config import Settings, load_settings
+from certsvc.logging import configure_logging
+from certsvc.services import Services
+
+
+class CliContext:
+    """Lazily loads the configuration so ``--help`` never touches the disk."""
+
+    def __init__(self, config_file: str | None) -> None:
+        self.config_file = config_file
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.config_file)
+        configure_logging(settings.logging.format, settings.logging.level)
+        return settings
+
+    @cached_property
+    def services(self) -> Services:
+        return Services(self.settings)
+
+    def actor(self, ticket: str | None = None) -> Actor:
+        """Operators on the box act as ``cli:<login name>``."""
+        import getpass  # noqa: PLC0415 - only needed for changes
+
+        return Actor(f"cli:{getpass.getuser()}", ticket)
+
+
+pass_cli = click.make_pass_decorator(CliContext)

@@ -1,0 +1,56 @@
+"""``certsvc tenant ...`` and ``certsvc subscriber ...``."""
+
+from __future__ import annotations
+
+import click
+
+from certsvc import directory
+from certsvc.cli.context import CliContext, pass_cli
+
+
+@click.group()
+def tenant() -> None:
+    """Customer companies."""
+
+
+@tenant.command("add")
+@click.argument("company_number")
+@click.option("--name", required=True, help="Company name (the O= of its certificates).")
+@click.option("--admin-email", required=True, help="Representative administrator's e-mail.")
+@pass_cli
+def tenant_add(cli: CliContext, company_number: str, name: str, admin_email: str) -> None:
+    """Register a tenant."""
+    cli.services.directory.add_tenant(company_number, name, admin_email, cli.actor())
+    click.echo(f"tenant {company_number} added")
+
+
+@click.group()
+def subscriber() -> None:
+    """Users of a tenant."""
+
+
+@subscriber.command("add")
+@click.argument("company_number")
+@click.argument("user_id")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--no-certificate", is_flag=True, help="The user needs no certificate.")
+@click.option("--locale", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--role", type=click.Choice(["officer", "staff"]), default="staff", show_default=True)
+@pass_cli
+def subscriber_add(
+    cli: CliContext,
+    company_number: str,
+    user_id: str,
+    email: str,
+    display_name: str,
+    no_certificate: bool,
+    locale: str,
+    role: str,
+) -> None:
+    """Register a subscriber of tenant COMPANY_NUMBER."""
+    new = directory.NewSubscriber(
+        company_number, user_id, email, display_name, not no_certificate, role, locale
+    )
+    cli.services.directory.add_subscriber(new, cli.actor())
+    click.echo(f"subscriber {company_number}/{user_id} added")

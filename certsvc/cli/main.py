@@ -1,0 +1,77 @@
+"""The ``certsvc`` entry point: global options, error-to-exit-code mapping, command groups.
+
+Every ``CertsvcError`` becomes one line on stderr and a non-zero exit code, so scripts
+can tell bad input (2) from unknown objects (3), conflicts (4), CA trouble (5) and
+configuration problems (6).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from certsvc.cli.context import CliContext
+from certsvc.config import CONFIG_ENV
+from certsvc.errors import (
+    CAError,
+    CertsvcError,
+    ConfigError,
+    Conflict,
+    InputError,
+    MaintenanceWindow,
+    NotFound,
+)
+
+EXIT_CODES: tuple[tuple[type[CertsvcError], int], ...] = (
+    (InputError, 2),
+    (NotFound, 3),
+    (Conflict, 4),
+    (CAError, 5),
+    (ConfigError, 6),
+    (MaintenanceWindow, 7),
+)
+
+
+def exit_code_for(error: CertsvcError) -> int:
+    for kind, code in EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+class CertsvcGroup(click.Group):
+    """A click group that turns certsvc errors into one readable line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CertsvcError as error:
+            click.echo(f"certsvc: error: {error}", err=True)
+            sys.exit(exit_code_for(error))
+
+
+@click.group(cls=CertsvcGroup)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    envvar=CONFIG_ENV,
+    help="TOML config file (default: built-in defaults under $CERTSVC_HOME).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
+    """certsvc: client-certificate lifecycle management."""
+    ctx.obj = CliContext(config_file)
+
+
+def _register() -> None:
+    from certsvc.cli import ca, cert, demo, directory, setup  # noqa: PLC0415 - import cycle
+
+    commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
+    for command in (*commands, demo.demo):
+        main.add_command(command)
+
+
+_register()

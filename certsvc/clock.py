@@ -1,0 +1,55 @@
+"""Injected time: domain code asks a ``Clock`` instead of calling ``datetime.now()``.
+
+Tests and ``--now`` options replace the clock, so every date rule (the day after the
+expiry date, reminders, lockouts, the maintenance window) is checked without sleeping.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Source of the current instant, always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that stands still until moved; for tests and ``--now``."""
+
+    def __init__(self, instant: datetime) -> None:
+        self._instant = require_aware(instant)
+
+    def now(self) -> datetime:
+        return self._instant
+
+    def set(self, instant: datetime) -> None:
+        self._instant = require_aware(instant)
+
+    def advance(self, delta: timedelta) -> None:
+        self._instant += delta
+
+
+def require_aware(instant: datetime) -> datetime:
+    """Refuse naive datetimes: their zone is a guess, and guesses move expiry dates."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"naive datetime refused (give an offset): {instant.isoformat()}")
+    return instant.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 instant with an offset (``2026-11-26T09:00+09:00``, ``...Z``)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"not an ISO 8601 instant: {text!r}") from exc
+    return require_aware(parsed)

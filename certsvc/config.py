@@ -1,0 +1,161 @@
+"""Configuration: one TOML file parsed into frozen, typed settings.
+
+Every key has a default (documented in ``config.example.toml``), so a file that sets
+only ``[ca]`` keeps everything else. Unknown keys are refused: a typo must not silently
+fall back to a default. With no file at all, everything lives under the data directory
+``$CERTSVC_HOME`` (default ``./.certsvc``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from certsvc.errors import ConfigError
+
+CONFIG_ENV = "CERTSVC_CONFIG"
+HOME_ENV = "CERTSVC_HOME"
+
+
+class Section(BaseModel):
+    """Base of every section: frozen, and unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Section):
+    url: str = ""  # empty: sqlite:///<home>/certsvc.db
+
+
+class BusinessSettings(Section):
+    timezone: str = "Asia/Tokyo"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class CertificateSettings(Section):
+    validity_years: int = Field(default=2, ge=1, le=5)
+    server_key_algorithm: Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072"] = "ecdsa-p256"
+    crl_url: str = "http://127.0.0.1:8080/crl/issuing.crl"
+    ocsp_url: str = ""
+    country: str = ""  # C= in the subject when set
+
+
+class KeyPolicySettings(Section):
+    rsa_min_bits: int = Field(default=2048, ge=2048)
+    ec_curves: tuple[Literal["P-256", "P-384"], ...] = ("P-256", "P-384")
+    allow_ed25519: bool = True
+
+
+class ReissueSettings(Section):
+    revoke_old: Literal["now", "on-pickup"] = "now"
+    on_pickup_grace_days: int = Field(default=14, ge=0, le=365)
+
+
+class CRLSettings(Section):
+    validity_hours: int = Field(default=168, ge=1)
+    refresh_before_hours: int = Field(default=96, ge=1)
+    backdate_seconds: int = Field(default=300, ge=0)
+
+
+class LocalCASettings(Section):
+    dir: str = ""  # empty: <home>/ca
+    key_algorithm: Literal["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"] = "ecdsa-p256"
+    passphrase_env: str = "CERTSVC_CA_PASSPHRASE"
+    passphrase_file: str = ""  # empty: <ca dir>/passphrase, generated on first init
+    name: str = "certsvc"
+    root_validity_years: int = Field(default=20, ge=1)
+    issuing_validity_years: int = Field(default=10, ge=1)
+
+
+class GlobalSignSettings(Section):
+    url: str = "https://emea.api.hvca.globalsign.com:8443/v2"
+    api_key: str = ""
+    api_secret: str = ""  # or env CERTSVC_CA_GLOBALSIGN_API_SECRET
+    client_cert: str = ""
+    client_key: str = ""
+    server_ca: str = ""
+
+
+class CASettings(Section):
+    adapter: str = "local"
+    local: LocalCASettings = LocalCASettings()
+    globalsign: GlobalSignSettings = GlobalSignSettings()
+
+
+class LoggingSettings(Section):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(Section):
+    """All of certsvc's settings; ``home`` is resolved to an absolute path."""
+
+    home: str = ""
+    database: DatabaseSettings = DatabaseSettings()
+    business: BusinessSettings = BusinessSettings()
+    certificates: CertificateSettings = CertificateSettings()
+    policy: KeyPolicySettings = KeyPolicySettings()
+    reissue: ReissueSettings = ReissueSettings()
+    crl: CRLSettings = CRLSettings()
+    ca: CASettings = CASettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def home_dir(self) -> Path:
+        return Path(self.home)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.home_dir / 'certsvc.db'}"
+
+    def path(self, configured: str, default: str) -> Path:
+        """A configured path, relative to ``home``; ``default`` when not configured."""
+        return self.home_dir / (configured or default)
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Read settings from ``config_file``, else ``$CERTSVC_CONFIG``, else defaults."""
+    chosen = config_file or os.environ.get(CONFIG_ENV)
+    data: dict[str, object] = {}
+    if chosen:
+        data = _read_toml(Path(chosen))
+    return settings_from_dict(data)
+
+
+def settings_from_dict(data: dict[str, object]) -> Settings:
+    """Validate a parsed TOML document; errors name the key that is wrong."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"config key {where}: {first['msg']}") from exc
+    home = settings.home or os.environ.get(HOME_ENV) or ".certsvc"
+    return settings.model_copy(update={"home": str(Path(home).expanduser().resolve())})
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc

@@ -1,0 +1,53 @@
+"""Delivering a server-made key: PKCS#12 that Windows 10/11 and browsers import.
+
+AES-256 with a SHA-256 MAC (``PrivateFormat.PKCS12.encryption_builder()``), the chain
+included, and a friendly name so the certificate is recognisable in the store.
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from certsvc.errors import InputError
+
+ServerKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+
+def generate_server_key(algorithm: str) -> ServerKey:
+    """A fresh subscriber key for ``ecdsa-p256``/``ecdsa-p384``/``rsa-2048``/``rsa-3072``."""
+    family, _, size = algorithm.partition("-")
+    if family == "ecdsa":
+        return ec.generate_private_key(ec.SECP384R1() if size == "p384" else ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=int(size))
+
+
+def check_pkcs12_password(password: bytes) -> bytes:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InputError(
+            f"PKCS#12 password must be {MIN_PASSWORD}-{MAX_PASSWORD} bytes", "password"
+        )
+    return password
+
+
+def make_pkcs12(
+    key: ServerKey,
+    certificate: x509.Certificate,
+    chain: list[x509.Certificate],
+    password: bytes,
+    friendly_name: str,
+) -> bytes:
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password)
+    )
+    return pkcs12.serialize_key_and_certificates(
+        friendly_name.encode(), key, certificate, chain, encryption
+    )

@@ -1,0 +1,100 @@
+"""The one error tree of certsvc.
+
+Every failure a user can cause or meet is one of these; the CLI maps them to exit codes
+and the HTTP API to problem+json statuses, so nothing above the domain needs to know
+about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
+
+    CertsvcError
+    ├── ConfigError              bad or missing configuration
+    ├── InputError               bad input from a user (CSR, key, serial, password ...)
+    ├── NotFound                 an unknown tenant, subscriber or certificate
+    ├── Conflict                 the request clashes with the current state
+    ├── MaintenanceWindow        changes are refused while the window is open
+    └── CAError                  the CA boundary
+        ├── CAUnavailable        the CA could not be reached or did not answer in time
+        ├── CARejected           the CA refused the request (policy, bad input)
+        ├── CAAuthError          the CA refused our credentials
+        └── QuotaExceeded        the account's issuance quota is used up
+
+Constructors only store fields; they never log, write or call out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class CertsvcError(Exception):
+    """Root of every error certsvc raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(CertsvcError):
+    """The configuration file or environment is unusable."""
+
+
+class InputError(CertsvcError):
+    """Input from a user is malformed or breaks a rule; ``field`` names what was wrong."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(CertsvcError):
+    """A named object does not exist; ``kind`` and ``key`` say which."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"unknown {kind}: {key}")
+        self.kind = kind
+        self.key = key
+
+
+class Conflict(CertsvcError):
+    """The request is well-formed but clashes with what is stored (already revoked ...)."""
+
+    def __init__(self, message: str, serial: str | None = None) -> None:
+        super().__init__(message)
+        self.serial = serial
+
+
+class MaintenanceWindow(CertsvcError):
+    """Changes are refused until ``ends_at`` (the end of the maintenance window)."""
+
+    def __init__(self, ends_at: datetime) -> None:
+        super().__init__(f"maintenance window: changes are refused until {ends_at.isoformat()}")
+        self.ends_at = ends_at
+
+
+class CAError(CertsvcError):
+    """A failure at the CA boundary; ``adapter`` names the CA adapter."""
+
+    def __init__(self, message: str, adapter: str = "") -> None:
+        super().__init__(f"CA {adapter}: {message}" if adapter else f"CA: {message}")
+        self.adapter = adapter
+
+
+class CAUnavailable(CAError):
+    """The CA could not be reached, was overloaded, or the deadline passed."""
+
+
+class CARejected(CAError):
+    """The CA refused the request; ``reason`` is its own description."""
+
+    def __init__(self, reason: str, adapter: str = "") -> None:
+        super().__init__(f"rejected: {reason}", adapter)
+        self.reason = reason
+
+
+class CAAuthError(CAError):
+    """The CA refused our account credentials (login failed)."""
+
+
+class QuotaExceeded(CAError):
+    """The CA account has no issuance quota left."""

@@ -1,0 +1,1 @@
+"""The gateway feed: CRLs, the allowlist and its change log, OCSP, push hooks."""

@@ -1,0 +1,57 @@
+"""Structured logging with structlog: JSON lines in production, readable on a terminal.
+
+Secrets never reach a log: every event passes through ``redact_secrets``, which blanks
+any field whose name says it holds a secret, whatever the caller passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+SECRET_WORDS = ("password", "passphrase", "secret", "token", "private_key", "pkcs12", "api_key")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Blank every field named like a secret (``password``, ``api_secret``, ``token`` ...)."""
+    for key in list(event):
+        if any(word in key.lower() for word in SECRET_WORDS):
+            event[key] = REDACTED
+    return event
+
+
+def configure_logging(format_: str = "auto", level: str = "info", stream: Any = None) -> None:
+    """Set up structlog once per process; ``auto`` is console on a TTY, JSON otherwise."""
+    output = stream if stream is not None else sys.stderr
+    use_console = format_ == "console" or (format_ == "auto" and output.isatty())
+    renderer: structlog.types.Processor = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if use_console
+        else structlog.processors.JSONRenderer(sort_keys=True)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(output),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger

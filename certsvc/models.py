@@ -1,0 +1,206 @@
+"""The database schema as SQLAlchemy 2 typed models.
+
+Rows hold what certsvc decides; cryptographic artefacts are kept as PEM/DER so that
+what was issued can always be served again byte for byte. Every datetime is stored in
+UTC and comes back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused by the database layer")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Tenant(Base):
+    """A customer company, known by its company number."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    admin_email: Mapped[str] = mapped_column(String(254))
+    admin_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+    subscribers: Mapped[list[Subscriber]] = relationship(back_populates="tenant")
+
+
+class Subscriber(Base):
+    """A user of a tenant; holds at most one valid certificate for one PC."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    locale: Mapped[str] = mapped_column(String(8), default="ja")
+    needs_certificate: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    tenant: Mapped[Tenant] = relationship(back_populates="subscribers")
+
+
+class Certificate(Base):
+    """One certificate (or a ``pending`` request for one) of a subscriber."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        Index("ix_certificates_state_invalid_from", "state", "invalid_from"),
+        Index("ix_certificates_state_expiry_date", "state", "expiry_date"),
+        Index("ix_certificates_crl", "ca_name", "state", "crl_final"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_at: Mapped[datetime]
+    public_key_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    adapter: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(254))
+    serial: Mapped[str | None] = mapped_column(String(42), unique=True)
+    ca_ref: Mapped[str | None] = mapped_column(String(128))
+    ca_name: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sha1: Mapped[str | None] = mapped_column(String(40), index=True)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    not_before: Mapped[datetime | None]
+    not_after: Mapped[datetime | None]
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    invalid_from: Mapped[datetime | None]
+    pem: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None] = mapped_column(index=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    revoke_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    revoke_due_reason: Mapped[str | None] = mapped_column(String(32))
+    awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
+    picked_up_at: Mapped[datetime | None]
+    crl_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+
+    subscriber: Mapped[Subscriber] = relationship()
+    replaces: Mapped[Certificate | None] = relationship(
+        foreign_keys=[replaces_id], remote_side=[id]
+    )
+    superseded_by: Mapped[Certificate | None] = relationship(
+        foreign_keys=[superseded_by_id], remote_side=[id]
+    )
+
+
+class AuditEvent(Base):
+    """Append-only record of every change: who, what, which ticket, before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    ticket: Mapped[str | None] = mapped_column(String(128), index=True)
+    company_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    serial: Mapped[str | None] = mapped_column(String(42), index=True)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+class OutboxMessage(Base):
+    """A message (mail, webhook) written with the change that causes it, sent after commit.
+
+    ``dedupe_key`` is unique, so the same reminder or event can never be queued twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # mail | webhook
+    kind: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    recipient: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class FeedChange(Base):
+    """One change to the set of certificates a gateway may let in; ``version`` only grows."""
+
+    __tablename__ = "feed_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    serial: Mapped[str] = mapped_column(String(42))
+    sha256: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class PublishedCRL(Base):
+    """A signed CRL as served; the number is unique and only grows per CA."""
+
+    __tablename__ = "crls"
+    __table_args__ = (UniqueConstraint("ca_name", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ca_name: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    this_update: Mapped[datetime]
+    next_update: Mapped[datetime]
+    built_at: Mapped[datetime]
+    entries: Mapped[int] = mapped_column(Integer)
+    der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,1 @@
+"""Notifications: reminder planning, the outbox, templates and the SMTP sender."""

@@ -1,0 +1,62 @@
+"""The composition root: builds certsvc's parts from settings, once, for the CLI or HTTP.
+
+Nothing here is a module-level singleton; each entry point builds its own ``Services``
+and hands the parts down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from ca_adapters.base import AdapterContext, CAAdapter
+from ca_adapters.registry import load_adapter
+from certsvc.clock import Clock, SystemClock
+from certsvc.config import Settings
+from certsvc.db import SessionFactory, make_engine, migrate, session_factory
+from certsvc.directory import Directory
+from certsvc.gateway.crl import CRLPublisher
+from certsvc.lifecycle import Lifecycle
+
+
+@dataclass
+class Services:
+    """Lazily built parts: opening the database or the CA key only when a command needs it."""
+
+    settings: Settings
+    clock: Clock = SystemClock()  # noqa: RUF009 - stateless
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> SessionFactory:
+        return session_factory(self.engine)
+
+    @cached_property
+    def adapter(self) -> CAAdapter:
+        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions))
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.sessions, self.adapter, self.clock, self.settings)
+
+    @cached_property
+    def directory(self) -> Directory:
+        return Directory(self.sessions, self.clock)
+
+    @cached_property
+    def crls(self) -> CRLPublisher:
+        return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+
+    def initialise(self) -> list[str]:
+        """Create the data directory, migrate the database, prepare the CA."""
+        self.settings.home_dir.mkdir(parents=True, exist_ok=True)
+        migrate(self.engine)
+        return [
+            f"database ready: {self.engine.url.render_as_string(hide_password=True)}",
+            *self.adapter.ensure_ready(),
+        ]

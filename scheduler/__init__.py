@@ -1,0 +1,1 @@
+"""The scheduler: APScheduler wiring, the nightly job, the leader lock."""

@@ -1,0 +1,89 @@
+"""Shared fixtures: settings in a temp home, a database (SQLite or PostgreSQL), a fixed clock.
+
+Tests run on SQLite by default and on PostgreSQL when ``CERTSVC_TEST_DATABASE_URL`` is set;
+on PostgreSQL the schema is migrated once per run and emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from certsvc.audit import Actor
+from certsvc.clock import FixedClock
+from certsvc.config import Settings, settings_from_dict
+from certsvc.db import make_engine, migrate
+from certsvc.directory import NewSubscriber
+from certsvc.models import Base
+from certsvc.services import Services
+from tests import timestamps
+
+POSTGRES_URL = os.environ.get("CERTSVC_TEST_DATABASE_URL", "")
+COMPANY, USER = "1001", "taro"
+OPERATOR = Actor("test:operator", "TICKET-1")
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> bool:
+    """Reset the PostgreSQL schema once per run, then migrate it."""
+    if not POSTGRES_URL:
+        return False
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    migrate(engine)
+    engine.dispose()
+    return True
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_ready: bool) -> Iterator[str]:
+    if not postgres_ready:
+        yield f"sqlite:///{tmp_path / 'certsvc.db'}"
+        return
+    engine = make_engine(POSTGRES_URL)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+def make_settings(home: Path, database_url: str, **sections: dict[str, object]) -> Settings:
+    data: dict[str, object] = {"home": str(home), "database": {"url": database_url}}
+    data.update(sections)
+    return settings_from_dict(data)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "home", database_url)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(timestamps.issued)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
+    """Initialised services: database migrated, local CA created."""
+    built = Services(settings, clock)
+    built.initialise()
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def subscriber(services: Services) -> tuple[str, str]:
+    """Tenant 1001 (Acme KK) with subscriber taro."""
+    services.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
+    services.directory.add_subscriber(
+        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
+    )
+    return COMPANY, USER
