@@ -45,6 +45,8 @@ from certsvc.queries import CertificateFilter, list_certificates
 from certsvc.views import CertificateView, certificate_view
 
 ISSUED, PENDING, REVOKED, EXPIRED = "issued", "pending", "revoked", "expired"
+RECONCILE_SKEW = timedelta(minutes=10)
+"""How far before our request the CA's clock may have stamped the certificate."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,14 @@ class Issued:
     certificate: CertificateView
     certificate_pem: str
     pkcs12: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What ``reconcile`` did: serials found issued at the CA, requests dropped."""
+
+    issued: list[str]
+    dropped: int
 
 
 @dataclass(frozen=True)
@@ -454,6 +464,35 @@ class Lifecycle:
             if row.pem is None:
                 raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
             return row.pem
+
+    def reconcile(self, by: Actor, older_than: timedelta = timedelta(minutes=5)) -> Reconciled:
+        """Settle ``pending`` rows whose CA answer was lost: never issue twice.
+
+        Asks the CA what it issued for the request's public key since the request was
+        written; a certificate found is recorded as issued, a request the CA never
+        issued is dropped (and may then be retried). Rows younger than ``older_than``
+        are left alone: their CA call may still be in flight.
+        """
+        now = self.clock.now()
+        with self.sessions() as session:
+            pending = session.execute(
+                select(
+                    Certificate.id, Certificate.public_key_sha256, Certificate.requested_at
+                ).where(Certificate.state == PENDING, Certificate.requested_at <= now - older_than)
+            ).all()
+        settled: list[str] = []
+        dropped = 0
+        for pending_id, key_hash, requested_at in pending:
+            found = self.adapter.find_issued(key_hash, requested_at - RECONCILE_SKEW, now)
+            if found is None:
+                self._abandon(pending_id)
+                dropped += 1
+                continue
+            with transaction(self.sessions) as session:
+                row = session.get_one(Certificate, pending_id)
+                self._record_issued(session, row, found, by, awaiting_pickup=False)
+                settled.append(row.serial or "")
+        return Reconciled(settled, dropped)
 
     def show(self, serial: str) -> CertificateView:
         with self.sessions() as session:
