@@ -100,6 +100,27 @@ class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+OCCURRENCES = ("first", "second", "third", "fourth", "last")
+_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class MaintenanceSettings(Section):
+    """The monthly maintenance window: ``occurrence`` ``weekday`` of each month, business time.
+
+    The window opens at ``start`` on that day and closes at ``end``, on the next day when
+    ``end`` is not later than ``start`` (19:00 to 08:00 spans the night).
+    """
+
+    enabled: bool = True
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "saturday"
+    occurrence: Literal["first", "second", "third", "fourth", "last"] = "last"
+    start: str = Field(default="19:00", pattern=_CLOCK_TIME)
+    end: str = Field(default="08:00", pattern=_CLOCK_TIME)
+
+
 class Settings(Section):
     """All of certsvc's settings; ``home`` is resolved to an absolute path."""
 
@@ -112,6 +133,7 @@ class Settings(Section):
     crl: CRLSettings = CRLSettings()
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
 
     @property
     def home_dir(self) -> Path:
