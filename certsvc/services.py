@@ -20,6 +20,9 @@ from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
 from certsvc.lifecycle import Lifecycle
 from certsvc.maintenance import MaintenanceCalendar
+from certsvc.notify.drain import OutboxDrainer, SenderRegistry
+from certsvc.notify.smtp import MailSender
+from certsvc.notify.templates import MailRenderer
 
 
 @dataclass
@@ -56,6 +59,23 @@ class Services:
     @cached_property
     def maintenance(self) -> MaintenanceCalendar:
         return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
+
+    @cached_property
+    def mail_renderer(self) -> MailRenderer:
+        override = self.settings.mail.templates_dir
+        directory = str(self.settings.path(override, "")) if override else ""
+        return MailRenderer(self.settings.zone, self.settings.reminders.renewal_url, directory)
+
+    @cached_property
+    def senders(self) -> SenderRegistry:
+        """One sender per outbox channel; register a new channel here (one line)."""
+        registry = SenderRegistry()
+        registry.register("mail", MailSender(self.settings.mail, self.mail_renderer, self.clock))
+        return registry
+
+    @cached_property
+    def outbox(self) -> OutboxDrainer:
+        return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""
