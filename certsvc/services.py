@@ -77,6 +77,11 @@ class Services:
     def outbox(self) -> OutboxDrainer:
         return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
 
+    def close(self) -> None:
+        """Dispose of the engine's pooled connections, if one was opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""
         self.settings.home_dir.mkdir(parents=True, exist_ok=True)

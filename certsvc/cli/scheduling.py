@@ -28,7 +28,11 @@ OUTBOX_COLUMNS = (
 
 def _services_at(cli: CliContext, now: datetime | None) -> Services:
     """The CLI's services, or a copy whose clock stands at ``--now``."""
-    return cli.services if now is None else Services(cli.settings, FixedClock(now))
+    if now is None:
+        return cli.services
+    services = Services(cli.settings, FixedClock(now))
+    click.get_current_context().call_on_close(services.close)
+    return services
 
 
 @click.command()

@@ -41,9 +41,9 @@ def build_message(
     message["Message-ID"] = message_id(identity, settings.from_)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = rendered.locale
     message.set_content(rendered.text, charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = rendered.locale  # after the parts: set_content clears it
     return message
 
 
