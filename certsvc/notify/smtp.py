@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 from jinja2 import TemplateError
@@ -25,6 +25,9 @@ from certsvc.notify.message import build_message, envelope_sender
 from certsvc.notify.templates import MailRenderer, TemplateMissing
 
 PERMANENT = 500
+CONNECTIONS = 4
+"""Parallel SMTP sessions per batch: while one waits for the server, another sends."""
+PER_CONNECTION = 25
 
 
 class MailSender:
@@ -36,7 +39,7 @@ class MailSender:
         self.clock = clock
 
     def deliver(self, items: Sequence[OutboxItem]) -> list[Delivery]:
-        ready: list[tuple[int, EmailMessage]] = []
+        ready: list[tuple[int, Message]] = []
         results: list[Delivery] = []
         for item in items:
             try:
@@ -47,12 +50,18 @@ class MailSender:
             results.extend(asyncio.run(self._send_all(ready)))
         return results
 
-    def compose(self, item: OutboxItem) -> EmailMessage:
+    def compose(self, item: OutboxItem) -> Message:
         now = self.clock.now()
         rendered = self.renderer.render(item.kind, item.payload, now)
         return build_message(rendered, item.recipient, self.settings, now, item.dedupe_key)
 
-    async def _send_all(self, ready: list[tuple[int, EmailMessage]]) -> list[Delivery]:
+    async def _send_all(self, ready: list[tuple[int, Message]]) -> list[Delivery]:
+        """Share the batch out over a few sessions; small batches use one."""
+        count = max(1, min(CONNECTIONS, len(ready) // PER_CONNECTION))
+        shares = await asyncio.gather(*(self._send_share(ready[n::count]) for n in range(count)))
+        return [delivery for share in shares for delivery in share]
+
+    async def _send_share(self, ready: list[tuple[int, Message]]) -> list[Delivery]:
         client = self._client()
         try:
             await client.connect()
@@ -72,7 +81,7 @@ class MailSender:
             await _quit(client)
         return results
 
-    async def _send_one(self, client: aiosmtplib.SMTP, id_: int, message: EmailMessage) -> Delivery:
+    async def _send_one(self, client: aiosmtplib.SMTP, id_: int, message: Message) -> Delivery:
         try:
             await client.send_message(message, sender=envelope_sender(self.settings.from_))
         except aiosmtplib.SMTPRecipientsRefused as exc:
