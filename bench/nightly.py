@@ -68,7 +68,7 @@ def expiry_for(index: int) -> date:
 
 def certificate_row(index: int) -> dict[str, object]:
     expiry = expiry_for(index)
-    revoked = index % 50 == 49
+    revoked = index >= REMINDERS + EXPIRING and index % 50 == 49
     not_after = datetime.combine(expiry, datetime.max.time(), tzinfo=JST).replace(microsecond=0)
     issued_at = not_after - timedelta(days=730)
     return {

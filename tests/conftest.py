@@ -100,6 +100,18 @@ def smtp_server() -> Iterator[tuple[LoopbackController, Recorder]]:
     controller.stop()
 
 
+def make_mail_services(
+    home: Path, database_url: str, clock: FixedClock, **mail: object
+) -> Services:
+    """Initialised services mailing through ``mail`` (smtp_host, smtp_port ...)."""
+    mail_section: dict[str, object] = {"smtp_host": "127.0.0.1", "timeout_seconds": 5, **mail}
+    reminders = {"renewal_url": "https://certs.example.jp/renew"}
+    settings = make_settings(home, database_url, mail=mail_section, reminders=reminders)
+    built = Services(settings, clock)
+    built.initialise()
+    return built
+
+
 @pytest.fixture
 def mail_services(
     tmp_path: Path,
@@ -108,16 +120,13 @@ def mail_services(
     smtp_server: tuple[LoopbackController, Recorder],
 ) -> Iterator[Services]:
     """Initialised services whose outbox mails go to ``smtp_server``."""
-    mail = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp_server[0].port,
-        "from": "Certificate Desk <certs@example.jp>",
-        "reply_to": "helpdesk@example.jp",
-        "timeout_seconds": 5,
-    }
-    reminders = {"renewal_url": "https://certs.example.jp/renew"}
-    settings = make_settings(tmp_path / "home", database_url, mail=mail, reminders=reminders)
-    built = Services(settings, clock)
-    built.initialise()
+    built = make_mail_services(
+        tmp_path / "home",
+        database_url,
+        clock,
+        smtp_port=smtp_server[0].port,
+        reply_to="helpdesk@example.jp",
+        **{"from": "Certificate Desk <certs@example.jp>"},
+    )
     yield built
     built.engine.dispose()

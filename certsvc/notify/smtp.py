@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from email.message import Message
 
 import aiosmtplib
@@ -62,23 +63,39 @@ class MailSender:
         return [delivery for share in shares for delivery in share]
 
     async def _send_share(self, ready: list[tuple[int, Message]]) -> list[Delivery]:
+        try:
+            async with self._session() as client:
+                return await self._send_each(client, ready)
+        except (aiosmtplib.SMTPException, OSError) as exc:  # connect, TLS or login
+            return [Delivery(id_, "retry", _describe(exc)) for id_, _ in ready]
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """A connected, logged-in client whose socket is closed however the session ends."""
         client = self._client()
+        transport: asyncio.Transport | None = None
         try:
             await client.connect()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            error = _describe(exc)
-            return [Delivery(id_, "retry", error) for id_, _ in ready]
-        results: list[Delivery] = []
-        try:
-            for index, (id_, message) in enumerate(ready):
-                outcome = await self._send_one(client, id_, message)
-                results.append(outcome)
-                if outcome.outcome == "retry" and not client.is_connected:
-                    rest = ready[index + 1 :]
-                    results.extend(Delivery(i, "retry", outcome.error) for i, _ in rest)
-                    break
+            transport = (
+                client.transport if isinstance(client.transport, asyncio.Transport) else None
+            )
+            if self.settings.username:
+                await client.login(self.settings.username, self.settings.resolved_password())
+            yield client
         finally:
-            await _quit(client)
+            await _quit(client, transport)
+
+    async def _send_each(
+        self, client: aiosmtplib.SMTP, ready: list[tuple[int, Message]]
+    ) -> list[Delivery]:
+        results: list[Delivery] = []
+        for index, (id_, message) in enumerate(ready):
+            outcome = await self._send_one(client, id_, message)
+            results.append(outcome)
+            if outcome.outcome == "retry" and not client.is_connected:
+                rest = ready[index + 1 :]
+                results.extend(Delivery(i, "retry", outcome.error) for i, _ in rest)
+                break
         return results
 
     async def _send_one(self, client: aiosmtplib.SMTP, id_: int, message: Message) -> Delivery:
@@ -101,8 +118,6 @@ class MailSender:
         return aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
-            username=settings.username or None,
-            password=settings.resolved_password() or None if settings.username else None,
             use_tls=settings.security == "tls",
             start_tls=settings.security == "starttls",
             tls_context=context if settings.security != "none" else None,
@@ -110,13 +125,17 @@ class MailSender:
         )
 
 
-async def _quit(client: aiosmtplib.SMTP) -> None:
-    if not client.is_connected:
-        return
-    try:
-        await client.quit()
-    except (aiosmtplib.SMTPException, OSError):
-        client.close()
+async def _quit(client: aiosmtplib.SMTP, transport: asyncio.Transport | None) -> None:
+    """QUIT, then drop the socket: after QUIT no TLS close_notify is owed, and a transport
+    left half-closed when ``asyncio.run`` ends its loop would leak its socket."""
+    if client.is_connected:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+    if transport is not None:
+        transport.abort()
+        await asyncio.sleep(0)
 
 
 def _describe(exc: Exception) -> str:

@@ -11,9 +11,8 @@ from certsvc.logging import configure_logging
 from certsvc.models import OutboxMessage
 from certsvc.notify.drain import Delivery, OutboxDrainer, OutboxItem, SenderRegistry
 from certsvc.notify.outbox import enqueue
-from certsvc.services import Services
 from tests import timestamps
-from tests.conftest import make_settings
+from tests.conftest import make_mail_services
 from tests.integration.test_nightly_life import add_subscriber, issue, night
 
 MINUTE = timedelta(minutes=1)
@@ -125,9 +124,7 @@ def test_mail_server_unreachable_is_retried(tmp_path, database_url, clock):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    mail = {"smtp_host": "127.0.0.1", "smtp_port": port, "timeout_seconds": 5}
-    services = Services(make_settings(tmp_path / "h", database_url, mail=mail), clock)
-    services.initialise()
+    services = make_mail_services(tmp_path / "h", database_url, clock, smtp_port=port)
     add_subscriber(services)
     issue(services)
     assert services.outbox.drain().retried == 1
@@ -192,15 +189,14 @@ def test_a_channel_sender_plugs_in_without_touching_the_drain(mail_services):
 def test_password_never_reaches_the_log(tmp_path, database_url, clock, smtp_server, caplog):
     stream = io.StringIO()
     configure_logging("json", "debug", stream)
-    mail = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp_server[0].port,
-        "username": "certsvc",
-        "password": "s3cret-Passw0rd",
-        "timeout_seconds": 5,
-    }
-    services = Services(make_settings(tmp_path / "h", database_url, mail=mail), clock)
-    services.initialise()
+    services = make_mail_services(
+        tmp_path / "h",
+        database_url,
+        clock,
+        smtp_port=smtp_server[0].port,
+        username="certsvc",
+        password="s3cret-Passw0rd",
+    )
     add_subscriber(services)
     issue(services)
     report = services.outbox.drain()  # the server offers no AUTH: a temporary failure
