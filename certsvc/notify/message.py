@@ -34,7 +34,7 @@ def build_message(
     ``identity`` is stable per outbox message; it becomes the Message-ID's left part.
     """
     message = MIMEMultipart("alternative")
-    message["Subject"] = Header(rendered.subject, "utf-8").encode()
+    message["Subject"] = Header(rendered.subject, "utf-8", header_name="Subject").encode()
     message["From"] = encode_address(settings.from_)
     message["To"] = encode_address(recipient)
     if settings.reply_to:
