@@ -59,6 +59,7 @@ class MailRenderer:
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
+            trim_blocks=True,
         )
         self.environment.filters["ja_date"] = ja_date
         self.environment.filters["en_date"] = en_date
