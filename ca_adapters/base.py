@@ -50,6 +50,7 @@ class IssueRequest:
     csr_pem: bytes | None
     not_before: datetime
     not_after: datetime
+    requested_at: datetime
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ class CAAdapter(Protocol):
     """What certsvc needs from a CA."""
 
     name: str
+    remote: bool
+    """True when issuing has effects outside certsvc's database (a CA service): the
+    lifecycle then brackets the call with a ``pending`` row that ``reconcile`` settles."""
 
     def ensure_ready(self) -> list[str]:
         """Create or check what the adapter needs (keys, login); return notes for the user.

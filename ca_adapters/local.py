@@ -74,6 +74,7 @@ class LocalCA:
     """Signs client certificates and CRLs with keys kept on this machine."""
 
     name = "local"
+    remote = False  # a signature not committed with its row never left the process
 
     def __init__(self, context: AdapterContext) -> None:
         settings = context.settings

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from certsvc.logging import get_logger
-from certsvc.models import AuditEvent
+from certsvc.models import AuditEvent, table_of
 
 log = get_logger("certsvc.audit")
+_INSERT = insert(table_of(AuditEvent))
 
 
 @dataclass(frozen=True)
@@ -38,18 +40,18 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit event to the current transaction and log it."""
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor.name,
-            action=action,
-            ticket=actor.ticket,
-            company_number=company_number,
-            serial=serial,
-            before=before,
-            after=after,
-        )
-    )
+    event = {
+        "at": at,
+        "actor": actor.name,
+        "action": action,
+        "outcome": "ok",
+        "ticket": actor.ticket,
+        "company_number": company_number,
+        "serial": serial,
+        "before": before,
+        "after": after,
+    }
+    session.connection().execute(_INSERT, event)
     log.info(
         action,
         actor=actor.name,

@@ -1,50 +1,48 @@
-"""The certificate lifecycle: issue, renew, reissue, revoke, collect, expire.
+"""The certificate lifecycle: issue, renew, reissue, revoke, collect, expire, reconcile.
 
 Each operation orchestrates injected parts (sessions, CA adapter, clock, settings) and
-does nothing else. A CA call is bracketed by the database: a ``pending`` row first (so a
-lost answer can be reconciled instead of issued twice), the result after, in one
-transaction together with its audit event, feed change and outbox mail. Any error
-leaves nothing half-written.
+does nothing else. A call to a remote CA is bracketed by the database: a ``pending`` row
+first (so a lost answer can be reconciled instead of issued twice), the result after, in
+one transaction together with its audit event, feed change and outbox mail. A local CA
+signs inside that one transaction. Any error leaves nothing half-written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
-from certsvc import audit, delivery, identifiers
+from certsvc import audit, delivery, identifiers, records
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
-from certsvc.directory import get_subscriber
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
-from certsvc.fingerprints import format_serial, normalise_serial, sha1_hex, sha256_hex
+from certsvc.fingerprints import normalise_serial
 from certsvc.gateway.feed import record_change
-from certsvc.models import Certificate, Subscriber
+from certsvc.models import Certificate
 from certsvc.notify.outbox import enqueue
 from certsvc.policy import (
     REISSUE_REASONS,
     PublicKey,
     RevocationReason,
     check_public_key,
-    expiry_date_of,
-    invalid_from_for,
     load_csr,
     validity_for,
 )
 from certsvc.queries import CertificateFilter, list_certificates
-from certsvc.views import CertificateView, certificate_view
+from certsvc.records import EXPIRED, ISSUED, PENDING, REVOKED, SubscriberRef
+from certsvc.views import CertificateView, certificate_view, view_of
 
-ISSUED, PENDING, REVOKED, EXPIRED = "issued", "pending", "revoked", "expired"
 RECONCILE_SKEW = timedelta(minutes=10)
 """How far before our request the CA's clock may have stamped the certificate."""
 
@@ -84,20 +82,38 @@ class Reconciled:
 
 
 @dataclass(frozen=True)
-class _Succession:
-    """How a new certificate relates to the one it replaces."""
+class _Predecessor:
+    """The certificate a renewal or reissue replaces, and what becomes of it."""
 
-    predecessor_id: int
+    id: int
+    serial: str
     action: str  # renew | reissue
-    revoke_old: str | None  # None (keep valid) | now | on-pickup
+    revoke_old: str | None  # None (stays valid) | now | on-pickup
     reason: RevocationReason
 
 
 @dataclass(frozen=True)
 class _Prepared:
+    """The key side of a request, checked before anything is written."""
+
     public_key: PublicKey
     csr_pem: bytes | None
     server_key: delivery.ServerKey | None
+    password: bytes | None
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One issuance: for whom, by whom, replacing what."""
+
+    subscriber: SubscriberRef
+    by: Actor
+    predecessor: _Predecessor | None
+    awaiting_pickup: bool
+    revoke_failed: bool = False
+
+
+_Locate = Callable[[Session], _Order]
 
 
 class Lifecycle:
@@ -124,17 +140,18 @@ class Lifecycle:
     ) -> Issued:
         """Issue a first (or additional) certificate to a subscriber."""
         prepared = self._prepare_key(key)
-        with transaction(self.sessions) as session:
-            subscriber = get_subscriber(session, company_number, user_id)
-            pending_id = self._open_request(session, subscriber, prepared)
-        return self._complete(pending_id, prepared, key, by, None, awaiting_pickup)
+
+        def locate(session: Session) -> _Order:
+            subscriber = records.subscriber_ref(session, company_number, user_id)
+            return _Order(subscriber, by, None, awaiting_pickup)
+
+        return self._issue(locate, prepared)
 
     def renew(
         self, serial: str, key: KeySource, by: Actor, *, revoke_old: str | None = None
     ) -> Issued:
         """A new certificate for the same subscriber; the old one stays valid by default."""
-        succession = _Succession(0, "renew", revoke_old, RevocationReason.superseded)
-        return self._succeed(serial, key, by, succession, new_email=None)
+        return self._succeed(serial, key, by, ("renew", revoke_old, "superseded"), None)
 
     def reissue(
         self,
@@ -152,117 +169,123 @@ class Lifecycle:
         if reason == "user-change" and not new_email:
             raise InputError("a user change needs the new user's e-mail address", "new_email")
         policy = revoke_old or self.settings.reissue.revoke_old
-        succession = _Succession(0, "reissue", policy, REISSUE_REASONS[reason])
-        return self._succeed(serial, key, by, succession, new_email)
+        plan = ("reissue", policy, REISSUE_REASONS[reason].value)
+        return self._succeed(serial, key, by, plan, new_email)
 
     def _succeed(
         self,
         serial: str,
         key: KeySource,
         by: Actor,
-        succession: _Succession,
+        plan: tuple[str, str | None, str],
         new_email: str | None,
     ) -> Issued:
-        if succession.revoke_old not in (None, "now", "on-pickup"):
+        action, revoke_old, reason = plan
+        if revoke_old not in (None, "now", "on-pickup"):
             raise InputError("revoke_old must be 'now' or 'on-pickup'", "revoke_old")
         if new_email is not None:
             identifiers.email(new_email, "new_email")
         prepared = self._prepare_key(key)
-        with transaction(self.sessions) as session:
+
+        def locate(session: Session) -> _Order:
             old = _get_certificate(session, serial)
-            if old.state not in (ISSUED, EXPIRED) or (
-                succession.action == "reissue" and old.state != ISSUED
-            ):
+            allowed = (ISSUED,) if action == "reissue" else (ISSUED, EXPIRED)
+            if old.state not in allowed:
                 raise Conflict(
-                    f"certificate {old.serial} is {old.state}; cannot {succession.action}",
-                    old.serial,
+                    f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
             if new_email is not None:
-                _change_email(session, old.subscriber, new_email, by, self.clock.now())
-            pending_id = self._open_request(session, old.subscriber, prepared)
-            _claim_predecessor(session, old, pending_id)
-            succession = replace(succession, predecessor_id=old.id)
-        return self._complete(
-            pending_id, prepared, key, by, succession, succession.revoke_old == "on-pickup"
-        )
+                _change_email(session, old, new_email, by, self.clock.now())
+            previous = _Predecessor(
+                old.id, old.serial or "", action, revoke_old, RevocationReason(reason)
+            )
+            subscriber = records.subscriber_ref_of(old.subscriber)
+            return _Order(subscriber, by, previous, revoke_old == "on-pickup")
+
+        return self._issue(locate, prepared)
 
     def _prepare_key(self, key: KeySource) -> _Prepared:
         if isinstance(key, CsrKey):
             csr = load_csr(key.pem)
             public_key = check_public_key(csr.public_key(), self.settings.policy)
-            return _Prepared(public_key, key.pem, None)
+            return _Prepared(public_key, key.pem, None, None)
         delivery.check_pkcs12_password(key.password)
         server_key = delivery.generate_server_key(self.settings.certificates.server_key_algorithm)
-        return _Prepared(server_key.public_key(), None, server_key)
+        return _Prepared(server_key.public_key(), None, server_key, key.password)
 
-    def _open_request(self, session: Session, subscriber: Subscriber, prepared: _Prepared) -> int:
-        """Write the ``pending`` row that brackets the CA call."""
+    def _issue(self, locate: _Locate, prepared: _Prepared) -> Issued:
+        """Sign inside one transaction with a CA that has no outside effects (local);
+        bracket a remote CA's call with a ``pending`` row that ``reconcile`` can settle."""
+        with transaction(self.sessions) as session:
+            order = locate(session)
+            request = self._request_for(order.subscriber, prepared)
+            if not self.adapter.remote:
+                issued = self.adapter.issue(request)
+                return self._finish(session, None, issued, prepared, order, request)
+            row_id = self._store_request(session, order, request, {"state": PENDING})
+        issued = self._call_ca(request, row_id)
+        revoke_failed = self._revoke_predecessor_at_ca(order.predecessor)
+        if revoke_failed:
+            order = replace(order, revoke_failed=True)
+        with transaction(self.sessions) as session:
+            return self._finish(session, row_id, issued, prepared, order, request)
+
+    def _store_request(
+        self, session: Session, order: _Order, request: IssueRequest, values: dict[str, Any]
+    ) -> int:
+        """Insert the certificate row (pending, or issued for a local CA); claim the predecessor."""
+        subscriber = order.subscriber
         if not subscriber.needs_certificate:
             raise Conflict(f"subscriber {subscriber.user_id} is registered without a certificate")
-        row = Certificate(
-            subscriber=subscriber,
-            state=PENDING,
-            request_key=str(uuid.uuid4()),
-            requested_at=self.clock.now(),
-            public_key_sha256=public_key_sha256(prepared.public_key),
-            adapter=self.adapter.name,
-            email=subscriber.email,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+        row = {
+            "subscriber_id": subscriber.id,
+            "request_key": request.request_key,
+            "requested_at": request.requested_at,
+            "public_key_sha256": public_key_sha256(request.public_key),
+            "adapter": self.adapter.name,
+            "email": subscriber.email,
+            "awaiting_pickup": False,
+            "crl_final": False,
+            **values,
+        }
+        row_id = records.insert_certificate(session, row)
+        if order.predecessor is not None:
+            old = order.predecessor
+            records.claim_predecessor(session, old.id, old.serial, row_id)
+        return row_id
 
-    def _complete(
-        self,
-        pending_id: int,
-        prepared: _Prepared,
-        key: KeySource,
-        by: Actor,
-        succession: _Succession | None,
-        awaiting_pickup: bool,
-    ) -> Issued:
-        request = self._issue_request(pending_id, prepared)
+    def _request_for(self, subscriber: SubscriberRef, prepared: _Prepared) -> IssueRequest:
+        now = self.clock.now()
+        subject = SubjectInfo(
+            organization=subscriber.tenant_name,
+            common_name=subscriber.user_id,
+            email=subscriber.email,
+            country=self.settings.certificates.country,
+        )
+        validity = validity_for(
+            now,
+            self.settings.certificates.validity_years,
+            self.settings.zone,
+            timedelta(seconds=self.settings.crl.backdate_seconds),
+        )
+        return IssueRequest(
+            str(uuid.uuid4()),
+            subject,
+            prepared.public_key,
+            prepared.csr_pem,
+            validity.not_before,
+            validity.not_after,
+            requested_at=now,
+        )
+
+    def _call_ca(self, request: IssueRequest, pending_id: int) -> IssuedCertificate:
         try:
-            issued = self.adapter.issue(request)
+            return self.adapter.issue(request)
         except CAUnavailable:
             raise  # the CA may have issued: the pending row stays for reconcile
         except CAError:
             self._abandon(pending_id)
             raise
-        revoke_failed = self._revoke_predecessor_at_ca(succession)
-        with transaction(self.sessions) as session:
-            row = session.get_one(Certificate, pending_id)
-            self._record_issued(session, row, issued, by, awaiting_pickup)
-            if succession is not None:
-                self._settle_predecessor(session, row, succession, by, revoke_failed)
-            view = certificate_view(row, self.settings.zone)
-            pem = row.pem or ""
-        return Issued(view, pem, self._pkcs12(prepared, issued, key, view))
-
-    def _issue_request(self, pending_id: int, prepared: _Prepared) -> IssueRequest:
-        with self.sessions() as session:
-            row = session.get_one(Certificate, pending_id)
-            subscriber = row.subscriber
-            subject = SubjectInfo(
-                organization=subscriber.tenant.name,
-                common_name=subscriber.user_id,
-                email=row.email,
-                country=self.settings.certificates.country,
-            )
-            validity = validity_for(
-                row.requested_at,
-                self.settings.certificates.validity_years,
-                self.settings.zone,
-                timedelta(seconds=self.settings.crl.backdate_seconds),
-            )
-            return IssueRequest(
-                request_key=row.request_key,
-                subject=subject,
-                public_key=prepared.public_key,
-                csr_pem=prepared.csr_pem,
-                not_before=validity.not_before,
-                not_after=validity.not_after,
-            )
 
     def _abandon(self, pending_id: int) -> None:
         """The CA refused for sure: forget the request and release a claimed predecessor."""
@@ -274,72 +297,98 @@ class Lifecycle:
             )
             session.delete(session.get_one(Certificate, pending_id))
 
-    def _record_issued(
+    def _finish(
         self,
         session: Session,
-        row: Certificate,
+        row_id: int | None,
         issued: IssuedCertificate,
-        by: Actor,
-        awaiting_pickup: bool,
-    ) -> None:
+        prepared: _Prepared,
+        order: _Order,
+        request: IssueRequest,
+    ) -> Issued:
+        """Record what the CA issued, settle the predecessor, package the result."""
         now = self.clock.now()
-        fill_issued(row, issued, self.settings)
-        row.issued_at = now
-        row.awaiting_pickup = awaiting_pickup
-        record_change(session, "add", row, now)
-        tenant = row.subscriber.tenant.company_number
-        after = {"state": ISSUED, "expiry_date": str(row.expiry_date), "sha256": row.sha256}
+        values = records.issued_values(issued, self.settings.zone)
+        old = order.predecessor
+        values.update(
+            issued_at=now,
+            awaiting_pickup=order.awaiting_pickup,
+            replaces_id=old.id if old else None,
+        )
+        if row_id is None:
+            self._store_request(session, order, request, values)
+        else:
+            records.mark_issued(session, row_id, values)
+        self._record_events(session, values, order, now)
+        if old is not None:
+            self._settle_predecessor(session, old, order, now)
+        values["email"] = order.subscriber.email
+        links = (old.serial if old else None, None)
+        subscriber = order.subscriber
+        view = view_of(
+            values, subscriber.company_number, subscriber.user_id, links, self.settings.zone
+        )
+        return Issued(view, values["pem"], self._pkcs12(prepared, issued, view))
+
+    def _record_events(
+        self, session: Session, values: dict[str, Any], order: _Order, now: datetime
+    ) -> None:
+        serial, subscriber = values["serial"], order.subscriber
+        record_change(session, "add", serial, values["sha256"], now)
+        after = {
+            "state": ISSUED,
+            "expiry_date": str(values["expiry_date"]),
+            "sha256": values["sha256"],
+        }
+        if order.predecessor is not None:
+            after["replaces"] = order.predecessor.serial
+        action = (
+            f"certificate.{order.predecessor.action}" if order.predecessor else "certificate.issue"
+        )
         audit.record(
             session,
-            by,
-            "certificate.issue",
+            order.by,
+            action,
             now,
-            company_number=tenant,
-            serial=row.serial,
+            company_number=subscriber.company_number,
+            serial=serial,
             after=after,
         )
-        self._notify(session, "certificate.issued", row)
+        kind = f"{action}d" if action.endswith("e") else f"{action}ed"
+        self._notify(session, kind, serial, subscriber, values)
 
     def _settle_predecessor(
-        self,
-        session: Session,
-        new: Certificate,
-        succession: _Succession,
-        by: Actor,
-        revoke_failed: bool,
+        self, session: Session, old: _Predecessor, order: _Order, now: datetime
     ) -> None:
-        old = session.get_one(Certificate, succession.predecessor_id)
-        new.replaces_id = old.id
-        now = self.clock.now()
-        if succession.revoke_old == "now" and not revoke_failed:
-            self._mark_revoked(session, old, succession.reason, by, now)
-        elif succession.revoke_old is not None:
-            grace = timedelta(days=self.settings.reissue.on_pickup_grace_days)
-            old.revoke_due_at = now if revoke_failed else now + grace
-            old.revoke_due_reason = succession.reason.value
-        self._notify(session, f"certificate.{succession.action}ed", new)
+        if old.revoke_old is None:
+            return
+        row = session.get_one(Certificate, old.id)
+        if old.revoke_old == "now" and not order.revoke_failed:
+            self._mark_revoked(session, row, old.reason, order.by, now)
+            return
+        grace = timedelta(days=self.settings.reissue.on_pickup_grace_days)
+        row.revoke_due_at = now if order.revoke_failed else now + grace
+        row.revoke_due_reason = old.reason.value
 
-    def _revoke_predecessor_at_ca(self, succession: _Succession | None) -> bool:
+    def _revoke_predecessor_at_ca(self, old: _Predecessor | None) -> bool:
         """Revoke the old certificate at the CA before recording; True when that failed."""
-        if succession is None or succession.revoke_old != "now":
+        if old is None or old.revoke_old != "now":
             return False
-        with self.sessions() as session:
-            serial = session.get_one(Certificate, succession.predecessor_id).serial
         try:
-            self.adapter.revoke(_serial_int(serial), succession.reason, self.clock.now())
+            self.adapter.revoke(int(old.serial, 16), old.reason, self.clock.now())
         except CAError:
             return True  # recorded as due now: the nightly run retries the revocation
         return False
 
     def _pkcs12(
-        self, prepared: _Prepared, issued: IssuedCertificate, key: KeySource, view: CertificateView
+        self, prepared: _Prepared, issued: IssuedCertificate, view: CertificateView
     ) -> bytes | None:
-        if prepared.server_key is None or not isinstance(key, ServerKey):
+        if prepared.server_key is None or prepared.password is None:
             return None
         name = f"{view.user_id} ({view.company_number}) until {view.expiry_date}"
         chain = self.adapter.trust_chain()
         return delivery.make_pkcs12(
-            prepared.server_key, issued.certificate, chain, key.password, name
+            prepared.server_key, issued.certificate, chain, prepared.password, name
         )
 
     # -- revocation and the rest of a life ----------------------------------------------
@@ -349,7 +398,8 @@ class Lifecycle:
         with self.sessions() as session:
             row = _get_certificate(session, serial)
             _require_issued(row, "revoke")
-        self.adapter.revoke(_serial_int(row.serial), reason, self.clock.now())
+            stored_serial = row.serial or ""
+        self.adapter.revoke(int(stored_serial, 16), reason, self.clock.now())
         with transaction(self.sessions) as session:
             row = _get_certificate(session, serial)
             _require_issued(row, "revoke")
@@ -357,12 +407,7 @@ class Lifecycle:
             return certificate_view(row, self.settings.zone)
 
     def _mark_revoked(
-        self,
-        session: Session,
-        row: Certificate,
-        reason: RevocationReason,
-        by: Actor,
-        now: datetime,
+        self, session: Session, row: Certificate, reason: RevocationReason, by: Actor, now: datetime
     ) -> None:
         changed = session.execute(
             update(Certificate)
@@ -379,19 +424,20 @@ class Lifecycle:
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"certificate {row.serial} is already {row.state}", row.serial)
         session.refresh(row)
-        record_change(session, "remove", row, now)
-        tenant = row.subscriber.tenant.company_number
+        serial, subscriber = row.serial or "", records.subscriber_ref_of(row.subscriber)
+        record_change(session, "remove", serial, row.sha256 or "", now)
         audit.record(
             session,
             by,
             "certificate.revoke",
             now,
-            company_number=tenant,
-            serial=row.serial,
+            company_number=subscriber.company_number,
+            serial=serial,
             before={"state": ISSUED},
             after={"state": REVOKED, "reason": reason.value},
         )
-        self._notify(session, "certificate.revoked", row)
+        values = {"expiry_date": row.expiry_date, "revocation_reason": reason.value}
+        self._notify(session, "certificate.revoked", serial, subscriber, values)
 
     def collect(self, serial: str, by: Actor) -> CertificateView:
         """Record the first pickup; it triggers the on-pickup revocation of the predecessor."""
@@ -400,17 +446,18 @@ class Lifecycle:
             row = _get_certificate(session, serial)
             _require_issued(row, "collect")
             if row.picked_up_at is None:
-                row.picked_up_at = self.clock.now()
-                row.awaiting_pickup = False
+                now = self.clock.now()
+                row.picked_up_at, row.awaiting_pickup = now, False
                 old = row.replaces
                 if old is not None and old.state == ISSUED and old.revoke_due_reason:
                     revoke_old = (old.serial or "", RevocationReason(old.revoke_due_reason))
+                tenant = row.subscriber.tenant.company_number
                 audit.record(
                     session,
                     by,
                     "certificate.collect",
-                    self.clock.now(),
-                    company_number=row.subscriber.tenant.company_number,
+                    now,
+                    company_number=tenant,
                     serial=row.serial,
                 )
             view = certificate_view(row, self.settings.zone)
@@ -445,7 +492,7 @@ class Lifecycle:
             ).all()
             for row in rows:
                 row.state = EXPIRED
-                record_change(session, "remove", row, now)
+                record_change(session, "remove", row.serial or "", row.sha256 or "", now)
                 audit.record(
                     session,
                     by,
@@ -457,13 +504,6 @@ class Lifecycle:
                     after={"state": EXPIRED},
                 )
             return [row.serial or "" for row in rows]
-
-    def pem(self, serial: str) -> str:
-        with self.sessions() as session:
-            row = _get_certificate(session, serial)
-            if row.pem is None:
-                raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
-            return row.pem
 
     def reconcile(self, by: Actor, older_than: timedelta = timedelta(minutes=5)) -> Reconciled:
         """Settle ``pending`` rows whose CA answer was lost: never issue twice.
@@ -490,54 +530,61 @@ class Lifecycle:
                 continue
             with transaction(self.sessions) as session:
                 row = session.get_one(Certificate, pending_id)
-                self._record_issued(session, row, found, by, awaiting_pickup=False)
-                settled.append(row.serial or "")
+                order = _Order(records.subscriber_ref_of(row.subscriber), by, None, False)
+                values = records.issued_values(found, self.settings.zone)
+                values.update(issued_at=now, awaiting_pickup=False, replaces_id=None)
+                records.mark_issued(session, pending_id, values)
+                self._record_events(session, values, order, now)
+                settled.append(values["serial"])
         return Reconciled(settled, dropped)
+
+    # -- reading ------------------------------------------------------------------------
 
     def show(self, serial: str) -> CertificateView:
         with self.sessions() as session:
             return certificate_view(_get_certificate(session, serial), self.settings.zone)
 
-    def _notify(self, session: Session, kind: str, row: Certificate) -> None:
+    def pem(self, serial: str) -> str:
+        with self.sessions() as session:
+            row = _get_certificate(session, serial)
+            if row.pem is None:
+                raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
+            return row.pem
+
+    def _notify(
+        self,
+        session: Session,
+        kind: str,
+        serial: str,
+        subscriber: SubscriberRef,
+        values: dict[str, Any],
+    ) -> None:
         """Queue the event mail to the subscriber in the change's own transaction."""
-        subscriber = row.subscriber
         enqueue(
             session,
             channel="mail",
             kind=kind,
-            dedupe_key=f"{kind}:{row.serial}:{row.email}",
-            recipient=row.email,
+            dedupe_key=f"{kind}:{serial}:{subscriber.email}",
+            recipient=subscriber.email,
             payload={
-                "serial": row.serial,
-                "company_number": subscriber.tenant.company_number,
-                "company_name": subscriber.tenant.name,
+                "serial": serial,
+                "company_number": subscriber.company_number,
+                "company_name": subscriber.tenant_name,
                 "user_id": subscriber.user_id,
                 "display_name": subscriber.display_name,
                 "locale": subscriber.locale,
-                "expiry_date": str(row.expiry_date),
-                "revocation_reason": row.revocation_reason,
+                "expiry_date": str(values.get("expiry_date")),
+                "revocation_reason": values.get("revocation_reason"),
             },
             at=self.clock.now(),
         )
 
 
-def fill_issued(row: Certificate, issued: IssuedCertificate, settings: Settings) -> None:
-    """Copy what the CA issued into a (pending) row and mark it issued."""
-    certificate = issued.certificate
-    expiry = expiry_date_of(certificate.not_valid_after_utc, settings.zone)
-    row.state = ISSUED
-    row.serial = format_serial(certificate.serial_number)
-    row.ca_ref = issued.ca_ref
-    row.ca_name = issued.ca_name
-    row.sha256 = sha256_hex(certificate)
-    row.sha1 = sha1_hex(certificate)
-    row.subject = certificate.subject.rfc4514_string()
-    row.issuer = certificate.issuer.rfc4514_string()
-    row.not_before = certificate.not_valid_before_utc
-    row.not_after = certificate.not_valid_after_utc
-    row.expiry_date = expiry
-    row.invalid_from = invalid_from_for(expiry, settings.zone)
-    row.pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[CertificateView]:
+    """Certificates matching ``wanted``, as users see them."""
+    with lifecycle.sessions() as session:
+        rows = list_certificates(session, wanted)
+        return [certificate_view(row, lifecycle.settings.zone) for row in rows]
 
 
 def public_key_sha256(public_key: PublicKey) -> str:
@@ -561,24 +608,11 @@ def _require_issued(row: Certificate, action: str) -> None:
         raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
 
 
-def _claim_predecessor(session: Session, old: Certificate, pending_id: int) -> None:
-    """Link the old certificate to its successor at once, so two reissues cannot race."""
-    claimed = session.execute(
-        update(Certificate)
-        .where(Certificate.id == old.id, Certificate.superseded_by_id.is_(None))
-        .values(superseded_by_id=pending_id)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        successor = old.superseded_by.serial if old.superseded_by else "a pending request"
-        raise Conflict(f"certificate {old.serial} was already replaced by {successor}", old.serial)
-
-
-def _change_email(
-    session: Session, subscriber: Subscriber, email: str, by: Actor, now: datetime
-) -> None:
+def _change_email(session: Session, old: Certificate, email: str, by: Actor, now: datetime) -> None:
+    subscriber = old.subscriber
     before = {"email": subscriber.email}
     subscriber.email = email
+    session.flush()
     audit.record(
         session,
         by,
@@ -588,20 +622,3 @@ def _change_email(
         before=before,
         after={"email": email, "user_id": subscriber.user_id},
     )
-
-
-def _serial_int(serial: str | None) -> int:
-    if serial is None:
-        raise NotFound("certificate", "(pending)")
-    return int(serial, 16)
-
-
-def load_pem_certificate(pem: str) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(pem.encode())
-
-
-def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[CertificateView]:
-    """Certificates matching ``wanted``, as users see them."""
-    with lifecycle.sessions() as session:
-        rows = list_certificates(session, wanted)
-        return [certificate_view(row, lifecycle.settings.zone) for row in rows]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for prepared statements on hot paths."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class Tenant(Base):
@@ -100,16 +106,16 @@ class Certificate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))
-    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    request_key: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
-    public_key_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    public_key_sha256: Mapped[str] = mapped_column(String(64))
     adapter: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254))
     serial: Mapped[str | None] = mapped_column(String(42), unique=True)
     ca_ref: Mapped[str | None] = mapped_column(String(128))
     ca_name: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    sha1: Mapped[str | None] = mapped_column(String(40), index=True)
+    sha1: Mapped[str | None] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(String(500))
     issuer: Mapped[str | None] = mapped_column(String(500))
     not_before: Mapped[datetime | None]

@@ -9,10 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from certsvc.models import OutboxMessage
+
+_INSERTS = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(
+        OutboxMessage.__table__
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for dialect in (postgresql, sqlite)
+}
 
 
 def enqueue(
@@ -26,20 +33,17 @@ def enqueue(
     at: datetime,
 ) -> bool:
     """Queue a message unless one with ``dedupe_key`` exists; True when queued."""
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-    if exists is not None:
-        return False
-    session.add(
-        OutboxMessage(
-            channel=channel,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            recipient=recipient,
-            payload=payload,
-            status="queued",
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
-        )
-    )
-    return True
+    values = {
+        "channel": channel,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "recipient": recipient,
+        "payload": payload,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
+    connection = session.connection()
+    result = connection.execute(_INSERTS[connection.dialect.name], values)
+    return bool(result.rowcount)
