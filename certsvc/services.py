@@ -52,6 +52,10 @@ class Services:
     def crls(self) -> CRLPublisher:
         return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
 
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""
         self.settings.home_dir.mkdir(parents=True, exist_ok=True)

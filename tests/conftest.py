@@ -76,7 +76,7 @@ def services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
     built = Services(settings, clock)
     built.initialise()
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture
