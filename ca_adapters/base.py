@@ -62,7 +62,7 @@ class IssuedCertificate:
     ca_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RevokedEntry:
     """One entry of a CRL."""
 

@@ -182,3 +182,15 @@ def test_a_bad_config_file_is_exit_6(tmp_path):
         result.stderr.strip()
         == "certsvc: error: config key ca.adaptr: Extra inputs are not permitted"
     )
+
+
+def test_demo_runs_the_main_job_end_to_end(cli, tmp_path):
+    code, out, _ = cli("demo")
+    assert code == 0
+    issued = next(line for line in out.splitlines() if line.startswith("issued"))
+    old_serial = issued.split()[1]
+    assert f"{old_serial} revoked (superseded)" in out
+    bundle = tmp_path / "home" / "crl-bundle.pem"
+    assert bundle.read_bytes().count(b"-----BEGIN X509 CRL-----") == 2
+    code, out, _ = cli("cert", "show", old_serial, "--json")
+    assert json.loads(out)["state"] == "revoked"
