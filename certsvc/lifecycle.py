@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
@@ -29,7 +29,7 @@ from certsvc.directory import get_subscriber
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
 from certsvc.fingerprints import format_serial, normalise_serial, sha1_hex, sha256_hex
 from certsvc.gateway.feed import record_change
-from certsvc.models import Certificate, Subscriber
+from certsvc.models import Certificate, PendingRequest, Subscriber
 from certsvc.notify.outbox import enqueue
 from certsvc.policy import (
     REISSUE_REASONS,
@@ -127,6 +127,7 @@ class Lifecycle:
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
             pending_id = self._open_request(session, subscriber, prepared)
+            _remember(session, pending_id, None, awaiting_pickup, prepared)
         return self._complete(pending_id, prepared, key, by, None, awaiting_pickup)
 
     def renew(
@@ -182,6 +183,8 @@ class Lifecycle:
             pending_id = self._open_request(session, old.subscriber, prepared)
             _claim_predecessor(session, old, pending_id)
             succession = replace(succession, predecessor_id=old.id)
+            awaiting = succession.revoke_old == "on-pickup"
+            _remember(session, pending_id, succession, awaiting, prepared)
         return self._complete(
             pending_id, prepared, key, by, succession, succession.revoke_old == "on-pickup"
         )
@@ -193,7 +196,7 @@ class Lifecycle:
             return _Prepared(public_key, key.pem, None)
         delivery.check_pkcs12_password(key.password)
         server_key = delivery.generate_server_key(self.settings.certificates.server_key_algorithm)
-        return _Prepared(server_key.public_key(), None, server_key)
+        return _Prepared(server_key.public_key(), delivery.csr_for(server_key), server_key)
 
     def _open_request(self, session: Session, subscriber: Subscriber, prepared: _Prepared) -> int:
         """Write the ``pending`` row that brackets the CA call."""
@@ -229,15 +232,34 @@ class Lifecycle:
         except CAError:
             self._abandon(pending_id)
             raise
+        view, pem = self._settle(pending_id, issued, by, succession, awaiting_pickup)
+        return Issued(view, pem, self._pkcs12(prepared, issued, key, view))
+
+    def _settle(
+        self,
+        pending_id: int,
+        issued: IssuedCertificate,
+        by: Actor,
+        succession: _Succession | None,
+        awaiting_pickup: bool,
+    ) -> tuple[CertificateView, str]:
+        """Record what the CA issued for a pending row, and finish its succession."""
         revoke_failed = self._revoke_predecessor_at_ca(succession)
         with transaction(self.sessions) as session:
-            row = session.get_one(Certificate, pending_id)
-            self._record_issued(session, row, issued, by, awaiting_pickup)
-            if succession is not None:
-                self._settle_predecessor(session, row, succession, by, revoke_failed)
-            view = certificate_view(row, self.settings.zone)
-            pem = row.pem or ""
-        return Issued(view, pem, self._pkcs12(prepared, issued, key, view))
+            row = session.get(Certificate, pending_id, with_for_update=True)
+            if row is None:
+                raise Conflict(
+                    f"request {pending_id} was dropped while the CA issued "
+                    f"{issued.ca_ref}; revoke it at the CA or re-run reconcile"
+                )
+            if row.state == PENDING:
+                self._record_issued(session, row, issued, by, awaiting_pickup)
+                if succession is not None:
+                    self._settle_predecessor(session, row, succession, by, revoke_failed)
+                session.execute(
+                    delete(PendingRequest).where(PendingRequest.certificate_id == pending_id)
+                )
+            return certificate_view(row, self.settings.zone), row.pem or ""
 
     def _issue_request(self, pending_id: int, prepared: _Prepared) -> IssueRequest:
         with self.sessions() as session:
@@ -262,17 +284,21 @@ class Lifecycle:
                 csr_pem=prepared.csr_pem,
                 not_before=validity.not_before,
                 not_after=validity.not_after,
+                key_proof=delivery.proof_signer(prepared.server_key),
             )
 
     def _abandon(self, pending_id: int) -> None:
         """The CA refused for sure: forget the request and release a claimed predecessor."""
         with transaction(self.sessions) as session:
+            row = session.get(Certificate, pending_id, with_for_update=True)
+            if row is None or row.state != PENDING:
+                return  # settled meanwhile: nothing to forget
             session.execute(
                 update(Certificate)
                 .where(Certificate.superseded_by_id == pending_id)
                 .values(superseded_by_id=None)
             )
-            session.delete(session.get_one(Certificate, pending_id))
+            session.delete(row)
 
     def _record_issued(
         self,
@@ -465,13 +491,16 @@ class Lifecycle:
                 raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
             return row.pem
 
-    def reconcile(self, by: Actor, older_than: timedelta = timedelta(minutes=5)) -> Reconciled:
+    def reconcile(self, by: Actor, older_than: timedelta = timedelta(minutes=15)) -> Reconciled:
         """Settle ``pending`` rows whose CA answer was lost: never issue twice.
 
         Asks the CA what it issued for the request's public key since the request was
-        written; a certificate found is recorded as issued, a request the CA never
-        issued is dropped (and may then be retried). Rows younger than ``older_than``
-        are left alone: their CA call may still be in flight.
+        written. A certificate found is recorded as the request intended (its
+        predecessor linked and revoked as asked); one whose key certsvc made is revoked
+        at once, since that key died with the lost call. A request the CA never issued
+        is dropped and its predecessor released, so it may be retried. Rows younger
+        than ``older_than`` (keep it above the adapter's issue deadline) are left alone:
+        their CA call may still be in flight.
         """
         now = self.clock.now()
         with self.sessions() as session:
@@ -488,11 +517,30 @@ class Lifecycle:
                 self._abandon(pending_id)
                 dropped += 1
                 continue
-            with transaction(self.sessions) as session:
-                row = session.get_one(Certificate, pending_id)
-                self._record_issued(session, row, found, by, awaiting_pickup=False)
-                settled.append(row.serial or "")
+            settled.append(self._settle_found(pending_id, found, by))
         return Reconciled(settled, dropped)
+
+    def _settle_found(self, pending_id: int, found: IssuedCertificate, by: Actor) -> str:
+        with self.sessions() as session:
+            intent = session.get(PendingRequest, pending_id)
+            succession, awaiting, lost_key = _intent_of(intent)
+        if lost_key:
+            self._abandon_claim(pending_id)
+            succession, awaiting = None, False
+        view, _pem = self._settle(pending_id, found, by, succession, awaiting)
+        serial = view.serial or found.ca_ref
+        if lost_key:
+            self.revoke(serial, RevocationReason.cessationOfOperation, by)
+        return serial
+
+    def _abandon_claim(self, pending_id: int) -> None:
+        """Release the predecessor of a request whose new certificate cannot be used."""
+        with transaction(self.sessions) as session:
+            session.execute(
+                update(Certificate)
+                .where(Certificate.superseded_by_id == pending_id)
+                .values(superseded_by_id=None)
+            )
 
     def show(self, serial: str) -> CertificateView:
         with self.sessions() as session:
@@ -519,6 +567,42 @@ class Lifecycle:
             },
             at=self.clock.now(),
         )
+
+
+def _remember(
+    session: Session,
+    pending_id: int,
+    succession: _Succession | None,
+    awaiting_pickup: bool,
+    prepared: _Prepared,
+) -> None:
+    """Keep the intent of a pending request beside it, for ``reconcile``."""
+    session.add(
+        PendingRequest(
+            certificate_id=pending_id,
+            action=succession.action if succession else "issue",
+            predecessor_id=succession.predecessor_id if succession else None,
+            revoke_old=succession.revoke_old if succession else None,
+            reason=succession.reason.value if succession else None,
+            awaiting_pickup=awaiting_pickup,
+            server_key=prepared.server_key is not None,
+        )
+    )
+
+
+def _intent_of(intent: PendingRequest | None) -> tuple[_Succession | None, bool, bool]:
+    """(succession, awaiting pickup, key lost) of a pending request; plain issue if unknown."""
+    if intent is None:
+        return None, False, False
+    succession = None
+    if intent.predecessor_id is not None:
+        succession = _Succession(
+            intent.predecessor_id,
+            intent.action,
+            intent.revoke_old,
+            RevocationReason(intent.reason or RevocationReason.superseded.value),
+        )
+    return succession, intent.awaiting_pickup, intent.server_key
 
 
 def fill_issued(row: Certificate, issued: IssuedCertificate, settings: Settings) -> None:

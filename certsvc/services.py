@@ -51,7 +51,9 @@ class Services:
 
     @cached_property
     def crls(self) -> CRLPublisher:
-        return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+        return CRLPublisher(
+            self.sessions, self.adapter, self.clock, self.settings.crl, self.settings.crl_mirror
+        )
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

@@ -317,9 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, answer: Answer) -> None:
-        data = b"" if answer.body is None else json.dumps(answer.body).encode()
         if isinstance(answer.body, bytes):
             data = answer.body
+        else:
+            data = b"" if answer.body is None else json.dumps(answer.body).encode()
         self.send_response(answer.status)
         if data:
             self.send_header("Content-Type", answer.content_type)
