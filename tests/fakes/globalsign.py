@@ -16,7 +16,8 @@ import json
 import secrets
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -123,6 +124,32 @@ class FakeGlobalSign:
             self._now_source = now or (lambda: datetime.now(UTC))
             self.tokens, self.faults, self.seen = {}, Faults(), Seen()
             self.ca.reset()
+
+    @contextmanager
+    def unavailable(self) -> Iterator[None]:
+        """Every call answers 503 (the conformance suite's "unreachable CA")."""
+        self.faults.unavailable = 10**9
+        try:
+            yield
+        finally:
+            self.faults.unavailable = 0
+
+    @contextmanager
+    def rejecting(self, reason: str) -> Iterator[None]:
+        """Issuance ends in 422 with ``reason`` when polled."""
+        self.faults.reject_issuance = reason
+        try:
+            yield
+        finally:
+            self.faults.reject_issuance = None
+
+    @contextmanager
+    def quota_exhausted(self) -> Iterator[None]:
+        saved, self.ca.quota = self.ca.quota, 0
+        try:
+            yield
+        finally:
+            self.ca.quota = saved
 
     def now(self) -> datetime:
         return self._now_source() + timedelta(seconds=self.faults.clock_offset)
