@@ -97,7 +97,7 @@ class HVCATransport:
         return Deadline.start(self.timer, seconds or self.settings.deadline_seconds, what)
 
     def server_now(self) -> datetime:
-        """The CA's clock as estimated from its ``Date`` header at login."""
+        """The CA's clock as estimated from the ``Date`` header of its last answer."""
         return self.clock.now() + self.server_offset
 
     # -- login --------------------------------------------------------------------------
@@ -130,7 +130,6 @@ class HVCATransport:
             raise CAUnavailable("login answer has no access_token", ADAPTER)
         self.logins += 1
         self._token, self._token_at = token, self.clock.now()
-        self._note_server_time(response)
         log.info("ca.login", adapter=ADAPTER, url=self.base_url)
         return token
 
@@ -186,8 +185,10 @@ class HVCATransport:
         attempt = 0
         while True:
             response = self._send(method, path, deadline, body, params, token, idempotent)
-            if response is not None and response.status_code not in RETRYABLE:
-                return response
+            if response is not None:
+                self._note_server_time(response)
+                if response.status_code not in RETRYABLE:
+                    return response
             delay = self._delay(response, attempt)
             why = f"HTTP {response.status_code}" if response is not None else "connection failed"
             log.info("ca.retry", adapter=ADAPTER, path=path, why=why, delay=round(delay, 3))
