@@ -48,7 +48,7 @@ def test_one_login_at_a_time_across_threads(gs_services, hvca, clock):
     def fetch():
         try:
             gs_services.adapter.fetch(issued.certificate.serial)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=fetch) for _ in range(8)]
