@@ -53,7 +53,8 @@ def test_issue_renew_reissue_revoke_and_crl_through_the_cli(cli, tmp_path, fake_
             csr_file(tmp_path, "c"), "--json").output
     )  # fmt: skip
     cli("cert", "revoke", first["serial"], "--reason", "keyCompromise")
-    assert fake_hvca.ca.counter("issued") == 3 and fake_hvca.ca.counter("revoked") == 2
+    assert fake_hvca.ca.counter("issued") == 3
+    assert fake_hvca.ca.counter("revoked") == 2
     bundle = cli("crl", "--pem").output.encode()
     revoked = {
         f"{entry.serial_number:X}"
@@ -75,6 +76,7 @@ def test_ca_trouble_is_one_line_and_exit_5(cli, tmp_path, fake_hvca):
     cli("subscriber", "add", "1001", "taro", "--email", "taro@acme.example.jp")
     fake_hvca.ca.quota = 0
     result = cli("cert", "issue", "1001", "taro", "--csr", csr_file(tmp_path, "a"), code=5)
-    assert result.stderr.count("\n") == 1 and "quota" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "quota" in result.stderr
     check = cli("ca", "check", code=5).output
     assert "FAIL  quota" in check

@@ -98,7 +98,9 @@ def test_rate_limit_without_retry_after_backs_off_exponentially_with_jitter(
     hvca.faults.rate_limited = 3
     issue(gs_services)
     first, second, third = timer.sleeps
-    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0 and 1.0 <= third <= 2.0
+    assert 0.25 <= first <= 0.5
+    assert 0.5 <= second <= 1.0
+    assert 1.0 <= third <= 2.0
 
 
 def test_retry_after_beyond_the_deadline_fails_at_once(gs_services, hvca, timer):
@@ -152,7 +154,8 @@ def test_dropped_answer_after_issuing_is_reconciled_to_exactly_one(gs_services, 
     assert states(gs_services) == ["pending"]
     clock.advance(timedelta(minutes=20))
     result = gs_services.lifecycle.reconcile(OPERATOR)
-    assert result.dropped == 0 and len(result.issued) == 1
+    assert result.dropped == 0
+    assert len(result.issued) == 1
     assert hvca.ca.counter("issued") == 1
     assert states(gs_services) == ["issued"]
     assert gs_services.lifecycle.show(result.issued[0]).user_id == USER
