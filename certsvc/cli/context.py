@@ -28,6 +28,11 @@ class CliContext:
     def services(self) -> Services:
         return Services(self.settings)
 
+    def close(self) -> None:
+        """Return the database connections when the command ends (PostgreSQL pools)."""
+        if "services" in self.__dict__:
+            self.services.engine.dispose()
+
     def actor(self, ticket: str | None = None) -> Actor:
         """Operators on the box act as ``cli:<login name>``."""
         import getpass  # noqa: PLC0415 - only needed for changes
