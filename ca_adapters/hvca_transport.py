@@ -65,6 +65,18 @@ class Deadline:
         self.timer.sleep(seconds)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One API request as the retry loop re-sends it."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    token: str | None = None
+    idempotent: bool = True
+
+
 class HVCATransport:
     """One logged-in HTTPS session to the CA; safe to share between threads."""
 
@@ -118,7 +130,7 @@ class HVCATransport:
 
     def _login(self, deadline: Deadline) -> str:
         body = {"api_key": self.settings.api_key, "api_secret": self._api_secret}
-        response = self._exchange("POST", "/login", deadline, body, None, None, idempotent=True)
+        response = self._exchange(_Request("POST", "/login", body), deadline)
         if response.status_code in (401, 403):
             raise CAAuthError(
                 f"login refused: {describe(response)} (check api_key/api_secret)", ADAPTER
@@ -163,7 +175,8 @@ class HVCATransport:
         relogged = False
         while True:
             token = self._current_token(deadline)
-            response = self._exchange(method, path, deadline, body, params, token, idempotent)
+            request = _Request(method, path, body, params, token, idempotent)
+            response = self._exchange(request, deadline)
             if response.status_code != 401:
                 return response
             if relogged:
@@ -171,20 +184,12 @@ class HVCATransport:
             relogged = True
             self._forget(token)
 
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        deadline: Deadline,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        token: str | None,
-        idempotent: bool,
-    ) -> requests.Response:
+    def _exchange(self, request: _Request, deadline: Deadline) -> requests.Response:
         """Send until an answer that is not 429/503, within the deadline."""
+        method, path = request.method, request.path
         attempt = 0
         while True:
-            response = self._send(method, path, deadline, body, params, token, idempotent)
+            response = self._send(request, deadline)
             if response is not None:
                 self._note_server_time(response)
                 if response.status_code not in RETRYABLE:
@@ -195,17 +200,9 @@ class HVCATransport:
             deadline.sleep(delay, f"{method} {path}: {why}")
             attempt += 1
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        deadline: Deadline,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        token: str | None,
-        idempotent: bool,
-    ) -> requests.Response | None:
+    def _send(self, request: _Request, deadline: Deadline) -> requests.Response | None:
         """One HTTP exchange; ``None`` when it failed in a way that is safe to retry."""
+        method, path, body, token = request.method, request.path, request.body, request.token
         remaining = deadline.remaining()
         if remaining <= 0:
             raise deadline.expired(f"{method} {path}")
@@ -221,7 +218,7 @@ class HVCATransport:
                 method,
                 self.base_url + path,
                 data=data,
-                params=params,
+                params=request.params,
                 headers=headers,
                 timeout=min(self.settings.timeout_seconds, remaining),
                 allow_redirects=False,
@@ -229,7 +226,7 @@ class HVCATransport:
         except requests.exceptions.SSLError as exc:
             raise CAUnavailable(f"TLS to {self.base_url} failed: {exc}", ADAPTER) from exc
         except requests.RequestException as exc:
-            if idempotent or _never_sent(exc):
+            if request.idempotent or _never_sent(exc):
                 return None
             raise CAUnavailable(
                 f"{method} {path}: the answer was lost ({type(exc).__name__}); the CA may "
