@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from ca_adapters.base import (
     AdapterContext,
+    CheckLine,
     IssuedCertificate,
     IssueRequest,
     RevocationSource,
     RevokedEntry,
 )
 from ca_adapters.local_keys import Passphrase, SigningKey, generate_key, load_key, save_key
-from certsvc.errors import ConfigError, NotFound
+from certsvc.errors import CertsvcError, ConfigError, NotFound
 from certsvc.fingerprints import format_serial
 from certsvc.models import Certificate
 from certsvc.policy import PublicKey, RevocationReason
@@ -182,6 +183,23 @@ class LocalCA:
             key = load_key(self._path(name, "key"), self._passphrase.read())
             self._authorities[name] = Authority(certificate, key)
         return self._authorities[name]
+
+    def check(self) -> list[CheckLine]:
+        """Both CA keys open with the configured passphrase and match their certificates."""
+        der = serialization.Encoding.DER
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        try:
+            for name in (ROOT, ISSUING):
+                authority = self._authority(name)
+                if authority.key.public_key().public_bytes(der, spki) != (
+                    authority.certificate.public_key().public_bytes(der, spki)
+                ):
+                    return [
+                        CheckLine("keys", False, f"{name} CA key does not match its certificate")
+                    ]
+        except CertsvcError as exc:
+            return [CheckLine("keys", False, str(exc))]
+        return [CheckLine("keys", True, f"root and issuing CA keys open ({self.directory})")]
 
     # -- issuance -----------------------------------------------------------------------
 

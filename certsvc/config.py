@@ -87,12 +87,30 @@ class GlobalSignSettings(Section):
     client_cert: str = ""
     client_key: str = ""
     server_ca: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    deadline_seconds: float = Field(default=60.0, gt=0)
+    issue_deadline_seconds: float = Field(default=300.0, gt=0)
+    retry_initial_seconds: float = Field(default=0.5, ge=0)
+    retry_max_seconds: float = Field(default=8.0, ge=0)
+    poll_initial_seconds: float = Field(default=1.0, ge=0)
+    poll_max_seconds: float = Field(default=10.0, ge=0)
+    token_lifetime_seconds: int = Field(default=540, ge=1, le=590)
+    policy_cache_seconds: int = Field(default=3600, ge=0)
+    crl_urls: tuple[str, ...] = ()  # empty: the CRL distribution points of the certificates
 
 
 class CASettings(Section):
     adapter: str = "local"
     local: LocalCASettings = LocalCASettings()
     globalsign: GlobalSignSettings = GlobalSignSettings()
+
+
+class CRLMirrorSettings(Section):
+    """Mirroring the CRLs of an external CA (adapters whose revocation source is a mirror)."""
+
+    refresh_minutes: int = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_bytes: int = Field(default=50_000_000, ge=1024)
 
 
 class LoggingSettings(Section):
@@ -112,6 +130,7 @@ class Settings(Section):
     crl: CRLSettings = CRLSettings()
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
+    crl_mirror: CRLMirrorSettings = CRLMirrorSettings()
 
     @property
     def home_dir(self) -> Path:

@@ -12,6 +12,7 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── MaintenanceWindow        changes are refused while the window is open
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
+        │   └── CADeadlineExceeded   an operation's total deadline passed
         ├── CARejected           the CA refused the request (policy, bad input)
         ├── CAAuthError          the CA refused our credentials
         └── QuotaExceeded        the account's issuance quota is used up
@@ -82,6 +83,10 @@ class CAError(CertsvcError):
 
 class CAUnavailable(CAError):
     """The CA could not be reached, was overloaded, or the deadline passed."""
+
+
+class CADeadlineExceeded(CAUnavailable):
+    """An operation (retries and polling included) ran out of its total deadline."""
 
 
 class CARejected(CAError):

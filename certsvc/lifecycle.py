@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
-from certsvc import audit, delivery, identifiers, records
+from certsvc import audit, delivery, identifiers, records, upkeep
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
@@ -31,6 +30,17 @@ from certsvc.fingerprints import normalise_serial
 from certsvc.gateway.feed import record_change
 from certsvc.models import Certificate
 from certsvc.notify.outbox import enqueue
+from certsvc.orders import (
+    CsrKey,
+    Issued,
+    KeySource,
+    Locate,
+    Order,
+    Predecessor,
+    Prepared,
+    Reconciled,
+    ServerKey,
+)
 from certsvc.policy import (
     REISSUE_REASONS,
     PublicKey,
@@ -43,77 +53,7 @@ from certsvc.queries import CertificateFilter, list_certificates
 from certsvc.records import EXPIRED, ISSUED, PENDING, REVOKED, SubscriberRef
 from certsvc.views import CertificateView, certificate_view, view_of
 
-RECONCILE_SKEW = timedelta(minutes=10)
-"""How far before our request the CA's clock may have stamped the certificate."""
-
-
-@dataclass(frozen=True)
-class CsrKey:
-    """The subscriber's browser or PC made the key and sent this CSR (PEM)."""
-
-    pem: bytes
-
-
-@dataclass(frozen=True)
-class ServerKey:
-    """certsvc makes the key and delivers it as PKCS#12 under this password."""
-
-    password: bytes
-
-
-KeySource = CsrKey | ServerKey
-
-
-@dataclass(frozen=True)
-class Issued:
-    """The outcome of an issuance; ``pkcs12`` only when certsvc made the key."""
-
-    certificate: CertificateView
-    certificate_pem: str
-    pkcs12: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    """What ``reconcile`` did: serials found issued at the CA, requests dropped."""
-
-    issued: list[str]
-    dropped: int
-
-
-@dataclass(frozen=True)
-class _Predecessor:
-    """The certificate a renewal or reissue replaces, and what becomes of it."""
-
-    id: int
-    serial: str
-    action: str  # renew | reissue
-    revoke_old: str | None  # None (stays valid) | now | on-pickup
-    reason: RevocationReason
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """The key side of a request, checked before anything is written."""
-
-    public_key: PublicKey
-    csr_pem: bytes | None
-    server_key: delivery.ServerKey | None
-    password: bytes | None
-
-
-@dataclass(frozen=True)
-class _Order:
-    """One issuance: for whom, by whom, replacing what."""
-
-    subscriber: SubscriberRef
-    by: Actor
-    predecessor: _Predecessor | None
-    awaiting_pickup: bool
-    revoke_failed: bool = False
-
-
-_Locate = Callable[[Session], _Order]
+__all__ = ["CsrKey", "Issued", "KeySource", "Lifecycle", "Reconciled", "ServerKey", "list_views"]
 
 
 class Lifecycle:
@@ -141,9 +81,9 @@ class Lifecycle:
         """Issue a first (or additional) certificate to a subscriber."""
         prepared = self._prepare_key(key)
 
-        def locate(session: Session) -> _Order:
+        def locate(session: Session) -> Order:
             subscriber = records.subscriber_ref(session, company_number, user_id)
-            return _Order(subscriber, by, None, awaiting_pickup)
+            return Order(subscriber, by, None, awaiting_pickup)
 
         return self._issue(locate, prepared)
 
@@ -187,7 +127,7 @@ class Lifecycle:
             identifiers.email(new_email, "new_email")
         prepared = self._prepare_key(key)
 
-        def locate(session: Session) -> _Order:
+        def locate(session: Session) -> Order:
             old = _get_certificate(session, serial)
             allowed = (ISSUED,) if action == "reissue" else (ISSUED, EXPIRED)
             if old.state not in allowed:
@@ -196,24 +136,25 @@ class Lifecycle:
                 )
             if new_email is not None:
                 _change_email(session, old, new_email, by, self.clock.now())
-            previous = _Predecessor(
+            previous = Predecessor(
                 old.id, old.serial or "", action, revoke_old, RevocationReason(reason)
             )
             subscriber = records.subscriber_ref_of(old.subscriber)
-            return _Order(subscriber, by, previous, revoke_old == "on-pickup")
+            return Order(subscriber, by, previous, revoke_old == "on-pickup")
 
         return self._issue(locate, prepared)
 
-    def _prepare_key(self, key: KeySource) -> _Prepared:
+    def _prepare_key(self, key: KeySource) -> Prepared:
         if isinstance(key, CsrKey):
             csr = load_csr(key.pem)
             public_key = check_public_key(csr.public_key(), self.settings.policy)
-            return _Prepared(public_key, key.pem, None, None)
+            return Prepared(public_key, key.pem, None, None)
         delivery.check_pkcs12_password(key.password)
         server_key = delivery.generate_server_key(self.settings.certificates.server_key_algorithm)
-        return _Prepared(server_key.public_key(), None, server_key, key.password)
+        csr_pem = delivery.csr_for(server_key) if self.adapter.remote else None  # PKCS#10 CAs
+        return Prepared(server_key.public_key(), csr_pem, server_key, key.password)
 
-    def _issue(self, locate: _Locate, prepared: _Prepared) -> Issued:
+    def _issue(self, locate: Locate, prepared: Prepared) -> Issued:
         """Sign inside one transaction with a CA that has no outside effects (local);
         bracket a remote CA's call with a ``pending`` row that ``reconcile`` can settle."""
         with transaction(self.sessions) as session:
@@ -221,17 +162,18 @@ class Lifecycle:
             request = self._request_for(order.subscriber, prepared)
             if not self.adapter.remote:
                 issued = self.adapter.issue(request)
-                return self._finish(session, None, issued, prepared, order, request)
+                return self._finish(session, None, issued, order, request, prepared)
             row_id = self._store_request(session, order, request, {"state": PENDING})
+            upkeep.remember_intent(session, row_id, order, prepared.server_key is not None)
         issued = self._call_ca(request, row_id)
         revoke_failed = self._revoke_predecessor_at_ca(order.predecessor)
         if revoke_failed:
             order = replace(order, revoke_failed=True)
         with transaction(self.sessions) as session:
-            return self._finish(session, row_id, issued, prepared, order, request)
+            return self._finish(session, row_id, issued, order, request, prepared)
 
     def _store_request(
-        self, session: Session, order: _Order, request: IssueRequest, values: dict[str, Any]
+        self, session: Session, order: Order, request: IssueRequest, values: dict[str, Any]
     ) -> int:
         """Insert the certificate row (pending, or issued for a local CA); claim the predecessor."""
         subscriber = order.subscriber
@@ -254,7 +196,7 @@ class Lifecycle:
             records.claim_predecessor(session, old.id, old.serial, row_id)
         return row_id
 
-    def _request_for(self, subscriber: SubscriberRef, prepared: _Prepared) -> IssueRequest:
+    def _request_for(self, subscriber: SubscriberRef, prepared: Prepared) -> IssueRequest:
         now = self.clock.now()
         subject = SubjectInfo(
             organization=subscriber.tenant_name,
@@ -276,6 +218,7 @@ class Lifecycle:
             validity.not_before,
             validity.not_after,
             requested_at=now,
+            key_proof=delivery.proof_signer(prepared.server_key),
         )
 
     def _call_ca(self, request: IssueRequest, pending_id: int) -> IssuedCertificate:
@@ -284,27 +227,17 @@ class Lifecycle:
         except CAUnavailable:
             raise  # the CA may have issued: the pending row stays for reconcile
         except CAError:
-            self._abandon(pending_id)
+            upkeep.abandon(self.sessions, pending_id)
             raise
-
-    def _abandon(self, pending_id: int) -> None:
-        """The CA refused for sure: forget the request and release a claimed predecessor."""
-        with transaction(self.sessions) as session:
-            session.execute(
-                update(Certificate)
-                .where(Certificate.superseded_by_id == pending_id)
-                .values(superseded_by_id=None)
-            )
-            session.delete(session.get_one(Certificate, pending_id))
 
     def _finish(
         self,
         session: Session,
         row_id: int | None,
         issued: IssuedCertificate,
-        prepared: _Prepared,
-        order: _Order,
-        request: IssueRequest,
+        order: Order,
+        request: IssueRequest | None,
+        prepared: Prepared | None,
     ) -> Issued:
         """Record what the CA issued, settle the predecessor, package the result."""
         now = self.clock.now()
@@ -315,10 +248,11 @@ class Lifecycle:
             awaiting_pickup=order.awaiting_pickup,
             replaces_id=old.id if old else None,
         )
-        if row_id is None:
+        if row_id is None and request is not None:
             self._store_request(session, order, request, values)
-        else:
-            records.mark_issued(session, row_id, values)
+        elif row_id is not None:
+            records.mark_issued(session, row_id, values, issued.ca_ref)
+            upkeep.forget_intent(session, row_id)
         self._record_events(session, values, order, now)
         if old is not None:
             self._settle_predecessor(session, old, order, now)
@@ -331,7 +265,7 @@ class Lifecycle:
         return Issued(view, values["pem"], self._pkcs12(prepared, issued, view))
 
     def _record_events(
-        self, session: Session, values: dict[str, Any], order: _Order, now: datetime
+        self, session: Session, values: dict[str, Any], order: Order, now: datetime
     ) -> None:
         serial, subscriber = values["serial"], order.subscriber
         record_change(session, "add", serial, values["sha256"], now)
@@ -358,7 +292,7 @@ class Lifecycle:
         self._notify(session, kind, serial, subscriber, values)
 
     def _settle_predecessor(
-        self, session: Session, old: _Predecessor, order: _Order, now: datetime
+        self, session: Session, old: Predecessor, order: Order, now: datetime
     ) -> None:
         if old.revoke_old is None:
             return
@@ -370,7 +304,7 @@ class Lifecycle:
         row.revoke_due_at = now if order.revoke_failed else now + grace
         row.revoke_due_reason = old.reason.value
 
-    def _revoke_predecessor_at_ca(self, old: _Predecessor | None) -> bool:
+    def _revoke_predecessor_at_ca(self, old: Predecessor | None) -> bool:
         """Revoke the old certificate at the CA before recording; True when that failed."""
         if old is None or old.revoke_old != "now":
             return False
@@ -381,9 +315,9 @@ class Lifecycle:
         return False
 
     def _pkcs12(
-        self, prepared: _Prepared, issued: IssuedCertificate, view: CertificateView
+        self, prepared: Prepared | None, issued: IssuedCertificate, view: CertificateView
     ) -> bytes | None:
-        if prepared.server_key is None or prepared.password is None:
+        if prepared is None or prepared.server_key is None or prepared.password is None:
             return None
         name = f"{view.user_id} ({view.company_number}) until {view.expiry_date}"
         chain = self.adapter.trust_chain()
@@ -467,76 +401,22 @@ class Lifecycle:
 
     def revoke_overdue(self, by: Actor) -> list[str]:
         """Revoke predecessors whose on-pickup grace has run out; returns their serials."""
-        now = self.clock.now()
-        with self.sessions() as session:
-            due = session.execute(
-                select(Certificate.serial, Certificate.revoke_due_reason).where(
-                    Certificate.state == ISSUED, Certificate.revoke_due_at <= now
-                )
-            ).all()
-        revoked: list[str] = []
-        for serial, reason in due:
-            if serial and reason:
-                self.revoke(serial, RevocationReason(reason), by)
-                revoked.append(serial)
-        return revoked
+        return upkeep.revoke_overdue(self, by)
 
     def expire_due(self, by: Actor) -> list[str]:
         """Mark ``expired`` every issued certificate past its ``invalid_from``."""
-        now = self.clock.now()
+        return upkeep.expire_due(self, by)
+
+    def reconcile(self, by: Actor, older_than: timedelta = upkeep.RECONCILE_AFTER) -> Reconciled:
+        """Settle ``pending`` rows whose CA answer was lost (see ``upkeep.reconcile``)."""
+        return upkeep.reconcile(self, by, older_than)
+
+    def settle(self, row_id: int, issued: IssuedCertificate, order: Order) -> CertificateView:
+        """Record a CA's answer for a pending row found by ``reconcile``."""
+        revoke_failed = self._revoke_predecessor_at_ca(order.predecessor)
+        order = replace(order, revoke_failed=revoke_failed)
         with transaction(self.sessions) as session:
-            rows = session.scalars(
-                select(Certificate).where(
-                    Certificate.state == ISSUED, Certificate.invalid_from <= now
-                )
-            ).all()
-            for row in rows:
-                row.state = EXPIRED
-                record_change(session, "remove", row.serial or "", row.sha256 or "", now)
-                audit.record(
-                    session,
-                    by,
-                    "certificate.expire",
-                    now,
-                    company_number=row.subscriber.tenant.company_number,
-                    serial=row.serial,
-                    before={"state": ISSUED},
-                    after={"state": EXPIRED},
-                )
-            return [row.serial or "" for row in rows]
-
-    def reconcile(self, by: Actor, older_than: timedelta = timedelta(minutes=5)) -> Reconciled:
-        """Settle ``pending`` rows whose CA answer was lost: never issue twice.
-
-        Asks the CA what it issued for the request's public key since the request was
-        written; a certificate found is recorded as issued, a request the CA never
-        issued is dropped (and may then be retried). Rows younger than ``older_than``
-        are left alone: their CA call may still be in flight.
-        """
-        now = self.clock.now()
-        with self.sessions() as session:
-            pending = session.execute(
-                select(
-                    Certificate.id, Certificate.public_key_sha256, Certificate.requested_at
-                ).where(Certificate.state == PENDING, Certificate.requested_at <= now - older_than)
-            ).all()
-        settled: list[str] = []
-        dropped = 0
-        for pending_id, key_hash, requested_at in pending:
-            found = self.adapter.find_issued(key_hash, requested_at - RECONCILE_SKEW, now)
-            if found is None:
-                self._abandon(pending_id)
-                dropped += 1
-                continue
-            with transaction(self.sessions) as session:
-                row = session.get_one(Certificate, pending_id)
-                order = _Order(records.subscriber_ref_of(row.subscriber), by, None, False)
-                values = records.issued_values(found, self.settings.zone)
-                values.update(issued_at=now, awaiting_pickup=False, replaces_id=None)
-                records.mark_issued(session, pending_id, values)
-                self._record_events(session, values, order, now)
-                settled.append(values["serial"])
-        return Reconciled(settled, dropped)
+            return self._finish(session, row_id, issued, order, None, None).certificate
 
     # -- reading ------------------------------------------------------------------------
 

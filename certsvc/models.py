@@ -210,3 +210,40 @@ class PublishedCRL(Base):
     built_at: Mapped[datetime]
     entries: Mapped[int] = mapped_column(Integer)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PendingRequest(Base):
+    """What a ``pending`` certificate was asked for, so ``reconcile`` can finish the job.
+
+    A lost CA answer loses the caller's intent with it: which certificate the new one
+    replaces, whether to revoke that one, whether it awaits pickup, and whether certsvc
+    made the key (which then died with the process). One row per pending certificate,
+    deleted when the certificate is settled.
+    """
+
+    __tablename__ = "pending_requests"
+
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(16))  # issue | renew | reissue
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
+    server_key: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MirroredCRLSource(Base):
+    """One CRL URL of an external CA that certsvc mirrors: when it was last checked, how.
+
+    The good copies themselves are ``PublishedCRL`` rows under ``ca_name``, so every
+    reader of ``crls`` serves a mirrored CRL exactly like one certsvc signed.
+    """
+
+    __tablename__ = "crl_mirror_sources"
+
+    url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    ca_name: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime]
+    error: Mapped[str | None] = mapped_column(Text)

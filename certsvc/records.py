@@ -144,11 +144,18 @@ def issued_values(issued: IssuedCertificate, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def mark_issued(session: Session, row_id: int, values: dict[str, Any]) -> None:
-    """Turn a pending row into an issued certificate (once: a settled row is a conflict)."""
+def mark_issued(session: Session, row_id: int, values: dict[str, Any], ca_ref: str) -> None:
+    """Turn a pending row into an issued certificate, once.
+
+    A row already settled or dropped (by ``reconcile``, while this answer was slow) is a
+    conflict that names the CA's certificate, so an operator can revoke it at the CA.
+    """
     changed = session.connection().execute(_MARK_ISSUED, {"row_id": row_id, **values})
     if changed.rowcount != 1:
-        raise Conflict(f"request {row_id} was settled already")
+        raise Conflict(
+            f"request {row_id} was settled or dropped while the CA issued {ca_ref}; "
+            "run 'certsvc reconcile' or revoke it at the CA"
+        )
 
 
 def local_text(instant: datetime | date | None, zone: ZoneInfo) -> str | None:

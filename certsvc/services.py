@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from ca_adapters.base import AdapterContext, CAAdapter
 from ca_adapters.registry import load_adapter
-from certsvc.clock import Clock, SystemClock
+from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
@@ -27,6 +27,7 @@ class Services:
 
     settings: Settings
     clock: Clock = SystemClock()  # noqa: RUF009 - stateless
+    timer: Timer = SystemTimer()  # noqa: RUF009 - stateless
 
     @cached_property
     def engine(self) -> Engine:
@@ -38,7 +39,7 @@ class Services:
 
     @cached_property
     def adapter(self) -> CAAdapter:
-        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions))
+        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions, self.timer))
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -50,7 +51,9 @@ class Services:
 
     @cached_property
     def crls(self) -> CRLPublisher:
-        return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+        return CRLPublisher(
+            self.sessions, self.adapter, self.clock, self.settings.crl, self.settings.crl_mirror
+        )
 
     def close(self) -> None:
         if "engine" in self.__dict__:

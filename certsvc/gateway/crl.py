@@ -13,19 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from ca_adapters.base import CAAdapter, CRLSigner, RevokedEntry
+from ca_adapters.base import CAAdapter, CRLSigner, MirroredCRL, RevokedEntry
 from certsvc.clock import Clock
-from certsvc.config import CRLSettings
+from certsvc.config import CRLMirrorSettings, CRLSettings
 from certsvc.db import SessionFactory, transaction
 from certsvc.errors import ConfigError
 from certsvc.models import Certificate, PublishedCRL
 from certsvc.policy import RevocationReason
+
+if TYPE_CHECKING:
+    from certsvc.gateway.crl_mirror import CRLMirror
 
 FETCH_BATCH = 10_000
 
@@ -169,15 +173,26 @@ def _retire_expired_entries(session: Session, ca_name: str, this_update: datetim
 
 
 class CRLPublisher:
-    """Serves the current CRLs of a CA whose CRLs certsvc signs, refreshing when due."""
+    """Serves the current CRLs: signed by certsvc, or mirrored from an external CA."""
 
     def __init__(
-        self, sessions: SessionFactory, adapter: CAAdapter, clock: Clock, rules: CRLSettings
+        self,
+        sessions: SessionFactory,
+        adapter: CAAdapter,
+        clock: Clock,
+        rules: CRLSettings,
+        mirror_settings: CRLMirrorSettings | None = None,
     ) -> None:
         self.sessions = sessions
         self.adapter = adapter
         self.clock = clock
         self.rules = rules
+        self.mirror_settings = mirror_settings or CRLMirrorSettings()
+
+    def mirror(self) -> CRLMirror:
+        from certsvc.gateway.crl_mirror import CRLMirror  # noqa: PLC0415 - imports this module
+
+        return CRLMirror(self.sessions, self.adapter, self.clock, self.mirror_settings)
 
     def signer(self) -> CRLSigner:
         source = self.adapter.revocation_source()
@@ -186,6 +201,9 @@ class CRLPublisher:
         return source
 
     def current(self) -> list[CRLFile]:
-        """Every CA's CRL (root first), publishing new ones in one transaction when due."""
+        """Every CA's CRL (root first): published when due, or the verified mirror copies."""
+        source = self.adapter.revocation_source()
+        if isinstance(source, MirroredCRL):
+            return self.mirror().current(source)
         with transaction(self.sessions) as session:
             return current(session, self.signer(), self.clock.now(), self.rules)

@@ -239,7 +239,7 @@ def test_reconcile_drops_a_local_request_that_never_completed(services, subscrib
             },
         )
     assert services.lifecycle.reconcile(OPERATOR).dropped == 0  # still young: may be in flight
-    clock.advance(timedelta(minutes=6))
+    clock.advance(timedelta(minutes=16))
     result = services.lifecycle.reconcile(OPERATOR)
     assert (result.issued, result.dropped) == ([], 1)
     assert count(services, Certificate) == 0
