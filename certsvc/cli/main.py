@@ -67,10 +67,10 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import ca, cert, demo, directory, setup  # noqa: PLC0415 - import cycle
+    from certsvc.cli import ca, cert, demo, directory, gateway, setup  # noqa: PLC0415 - cycle
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo):
+    for command in (*commands, demo.demo, gateway.gateway_config, gateway.gateway_agent):
         main.add_command(command)
 
 
