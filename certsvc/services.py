@@ -18,6 +18,7 @@ from certsvc.config import Settings
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
+from certsvc.gateway.runtime import Gateway
 from certsvc.lifecycle import Lifecycle
 
 
@@ -51,6 +52,10 @@ class Services:
     @cached_property
     def crls(self) -> CRLPublisher:
         return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.clock, self.sessions, self.crls)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

@@ -67,10 +67,19 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import ca, cert, demo, directory, gateway, setup  # noqa: PLC0415 - cycle
+    from certsvc.cli import (  # noqa: PLC0415 - import cycle
+        ca,
+        cert,
+        demo,
+        directory,
+        gateway,
+        serve,
+        setup,
+    )
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo, gateway.gateway_config, gateway.gateway_agent):
+    gateway_commands = (gateway.gateway_config, gateway.gateway_agent)
+    for command in (*commands, demo.demo, serve.serve, *gateway_commands):
         main.add_command(command)
 
 
