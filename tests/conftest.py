@@ -48,12 +48,17 @@ def database_url(tmp_path: Path, postgres_ready: bool) -> Iterator[str]:
     if not postgres_ready:
         yield f"sqlite:///{tmp_path / 'certsvc.db'}"
         return
+    empty_postgres()
+    yield POSTGRES_URL
+
+
+def empty_postgres() -> None:
+    """Empty every table of the test database (the schema stays)."""
     engine = make_engine(POSTGRES_URL)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    yield POSTGRES_URL
 
 
 def make_settings(home: Path, database_url: str, **sections: dict[str, object]) -> Settings:

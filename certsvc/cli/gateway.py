@@ -17,6 +17,7 @@ from certsvc.gateway.agent import FeedClient, GatewayAgent
 from certsvc.gateway.configs import GatewayOptions, haproxy_config, nginx_config
 from certsvc.gateway.layout import STATUS_PATH, GatewayFiles
 from certsvc.gateway.targets import Gateway, HAProxyGateway, NginxGateway
+from certsvc.logging import configure_logging
 
 DEFAULT_CERTSVC = "http://127.0.0.1:8080"
 
@@ -94,6 +95,12 @@ def gateway_config(kind: str, directory: str, server_cert: str | None, **options
     show_default=True,
     help="Warn this long before the held CRL's nextUpdate.",
 )
+@click.option(
+    "--allowlist/--no-allowlist",
+    default=True,
+    show_default=True,
+    help="Fetch the allowlist (not needed with auth_request).",
+)
 @click.option("--nginx-bin", default="nginx", show_default=True)
 @click.option("--nginx-status", help=f"Status URL [http://127.0.0.1:8081{STATUS_PATH}].")
 @click.option("--reload-command", help="HAProxy: run when a CRL is too big for the socket.")
@@ -105,13 +112,15 @@ def gateway_agent(
     interval: float,
     once: bool,
     warn_hours: float,
+    allowlist: bool,
     **gateway_options: Any,
 ) -> None:
     """Keep a gateway's CRLs and allowlist fresh from certsvc (verified, atomic, reloaded)."""
     files, gateway = _gateway(nginx_dir, haproxy_socket, directory, **gateway_options)
-    agent = GatewayAgent(
-        FeedClient(certsvc_url), gateway, files, SystemClock(), timedelta(hours=warn_hours)
-    )
+    configure_logging()
+    warn_before = timedelta(hours=warn_hours)
+    client = FeedClient(certsvc_url)
+    agent = GatewayAgent(client, gateway, files, SystemClock(), warn_before, allowlist)
     if once:
         outcome = agent.run_once()
         click.echo(f"crls: {outcome.crls}\nallowlist: {outcome.allowlist}")

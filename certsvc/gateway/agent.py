@@ -126,8 +126,10 @@ class GatewayAgent:
         files: GatewayFiles,
         clock: Clock,
         warn_before: timedelta = timedelta(hours=48),
+        allowlist: bool = True,
     ) -> None:
         self.client = client
+        self.allowlist = allowlist
         self.gateway = gateway
         self.files = files
         self.clock = clock
@@ -174,6 +176,8 @@ class GatewayAgent:
         return _Got("updated", crls=verified, etag=fetched.etag)
 
     def _fetch_allowlist(self, state: AgentState) -> _Got:
+        if not self.allowlist:
+            return _Got("not used")
         try:
             fetched = self.client.get(ALLOWLIST_PATH, state.allow_etag)
             if fetched is None:
