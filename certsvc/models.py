@@ -204,3 +204,16 @@ class PublishedCRL(Base):
     built_at: Mapped[datetime]
     entries: Mapped[int] = mapped_column(Integer)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+Index("ix_feed_changes_at", FeedChange.at)
+
+
+class FeedPrune(Base):
+    """The change log was trimmed through ``through_version``: older ``since`` values get 410."""
+
+    __tablename__ = "feed_prunes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_version: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime]

@@ -99,4 +99,5 @@ def subscriber(services: Services) -> tuple[str, str]:
 @pytest.fixture
 def client(services: Services) -> TestClient:
     """The HTTP app in-process, without its background loop: tests drive ``poll_once``."""
+    services.gateway.poll_once()
     return TestClient(create_app(services))

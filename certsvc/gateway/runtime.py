@@ -9,17 +9,25 @@ nextUpdate.
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 from functools import cached_property
 
 from certsvc.clock import Clock
 from certsvc.config import Settings
-from certsvc.db import SessionFactory
+from certsvc.db import SessionFactory, transaction
+from certsvc.gateway.allowlist import AllowlistIndex
+from certsvc.gateway.changes import prune
+from certsvc.gateway.check import Checker
 from certsvc.gateway.crl import CRLPublisher
+from certsvc.gateway.exports import Exports
 from certsvc.gateway.metrics import GatewayMetrics
 from certsvc.gateway.refresher import CRLRefresher
 from certsvc.logging import get_logger
 
 log = get_logger("certsvc.gateway")
+PRUNE_EVERY_SECONDS = 3600.0
+FEED_LAG_ALARM_SECONDS = 10.0
 
 
 class Gateway:
@@ -33,6 +41,11 @@ class Gateway:
         self.sessions = sessions
         self.publisher = publisher
         self.metrics = GatewayMetrics()
+        self.allowlist = AllowlistIndex()
+        self.exports = Exports(self.allowlist)
+        self.checker = Checker(self.allowlist, clock, self.metrics)
+        self._last_poll = time.monotonic()
+        self._next_prune = 0.0
 
     @cached_property
     def crls(self) -> CRLRefresher:
@@ -47,11 +60,33 @@ class Gateway:
 
     def poll_once(self) -> None:
         """One round: follow the feed, rebuild CRLs when due, check their age."""
+        with self.sessions() as session:
+            applied = self.allowlist.follow(session)
+        self._last_poll = time.monotonic()
+        if applied:
+            self.crls.request_rebuild()
+        self.metrics.feed_version.set(self.allowlist.version)
+        self.metrics.allowlist_entries.set(len(self.allowlist.by_sha256))
         self.crls.tick()
+        if time.monotonic() >= self._next_prune:
+            self.prune_changes()
+
+    def prune_changes(self) -> int:
+        """Trim the change log to ``[gateway] changes_keep_days`` (hourly; cheap when idle)."""
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        keep = timedelta(days=self.settings.gateway.changes_keep_days)
+        with transaction(self.sessions) as session:
+            return prune(session, self.clock.now(), keep)
 
     def problems(self) -> list[str]:
         """Why this instance is not ready to serve gateways (empty when it is)."""
-        return [f"CRL of {ca} is past its nextUpdate" for ca in self.crls.stale()]
+        found = [f"CRL of {ca} is past its nextUpdate" for ca in self.crls.stale()]
+        if not self.allowlist.loaded:
+            found.append("the allowlist is still loading")
+        lag = time.monotonic() - self._last_poll
+        if self.allowlist.loaded and lag > FEED_LAG_ALARM_SECONDS:
+            found.append(f"the feed was last read {lag:.0f} s ago")
+        return found
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; a failing round is logged and retried, never fatal."""
