@@ -14,7 +14,6 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import requests
 from cryptography import x509
@@ -34,7 +33,7 @@ from certsvc.logging import get_logger
 
 log = get_logger("certsvc.gateway.agent")
 BUNDLE_PATH = "/crl/bundle.pem"
-ALLOWLIST_PATH = "/gateway/allowlist?format=json"
+ALLOWLIST_PATH = "/gateway/allowlist?format="
 
 
 class FeedUnavailable(Exception):
@@ -179,11 +178,11 @@ class GatewayAgent:
         if not self.allowlist:
             return _Got("not used")
         try:
-            fetched = self.client.get(ALLOWLIST_PATH, state.allow_etag)
+            kind = self.gateway.allowlist_format
+            fetched = self.client.get(ALLOWLIST_PATH + kind, state.allow_etag)
             if fetched is None:
                 return _Got("unchanged")
-            document = _json(fetched.body)
-            verified = verify_allowlist(document, state.allow_version)
+            verified = verify_allowlist(fetched.body, kind, state.allow_version)
         except (FeedUnavailable, FeedRefused) as exc:
             return self._refused("allowlist", exc)
         return _Got("updated", allowlist=verified, etag=fetched.etag)
@@ -228,10 +227,3 @@ class GatewayAgent:
             log.error("crl_near_next_update", hours_left=round(hours, 1))
             return (message,)
         return ()
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise FeedRefused(f"the allowlist is not JSON: {exc}") from exc

@@ -22,7 +22,7 @@ import requests
 
 from certsvc.errors import GatewayError
 from certsvc.gateway.layout import GatewayFiles, write_atomically
-from certsvc.gateway.verify import VerifiedAllowlist, VerifiedCRLs
+from certsvc.gateway.verify import AllowlistKind, VerifiedAllowlist, VerifiedCRLs
 from certsvc.logging import get_logger
 
 log = get_logger("certsvc.gateway.agent")
@@ -38,18 +38,10 @@ class FeedUpdate:
 
 
 class Gateway(Protocol):
+    allowlist_format: AllowlistKind
+
     def apply(self, update: FeedUpdate) -> str:
         """Load ``update``; return what was done. :raises GatewayError: it was not loaded."""
-
-
-def nginx_map(allowlist: VerifiedAllowlist) -> bytes:
-    """``map $ssl_client_fingerprint`` lines: nginx only has the SHA-1 fingerprint."""
-    return "".join(f"{entry.sha1} 1;\n" for entry in allowlist.entries).encode()
-
-
-def haproxy_acl(allowlist: VerifiedAllowlist) -> bytes:
-    """ACL patterns matched against ``ssl_c_der,sha2(256),hex,lower``."""
-    return "".join(f"{entry.sha256}\n" for entry in allowlist.entries).encode()
 
 
 def nginx_feed_conf(label: str) -> bytes:
@@ -59,6 +51,8 @@ def nginx_feed_conf(label: str) -> bytes:
 
 class NginxGateway:
     """A private or system nginx whose config was made by ``certsvc gateway-config nginx``."""
+
+    allowlist_format: AllowlistKind = "nginx-map"
 
     def __init__(
         self,
@@ -79,7 +73,7 @@ class NginxGateway:
         if update.crls is not None:
             wanted[self.files.crl_bundle] = update.crls.pem
         if update.allowlist is not None:
-            wanted[self.files.nginx_map] = nginx_map(update.allowlist)
+            wanted[self.files.nginx_map] = update.allowlist.body
         if not self.files.nginx_map.exists():
             wanted.setdefault(self.files.nginx_map, b"")
         previous = {path: path.read_bytes() if path.exists() else None for path in wanted}
@@ -144,6 +138,8 @@ def _restore(previous: dict[Path, bytes | None]) -> None:
 class HAProxyGateway:
     """HAProxy 2.6 through its admin socket (``stats socket ... level admin``)."""
 
+    allowlist_format: AllowlistKind = "haproxy"
+
     def __init__(
         self,
         socket_path: Path,
@@ -162,7 +158,7 @@ class HAProxyGateway:
             write_atomically(self.files.crl_bundle, update.crls.pem)
             done.append(self._load_crls(update.crls.pem))
         if update.allowlist is not None:
-            write_atomically(self.files.haproxy_acl, haproxy_acl(update.allowlist))
+            write_atomically(self.files.haproxy_acl, update.allowlist.body)
             done.append(self._load_acl(update.allowlist))
         return "; ".join(done) or "nothing to load"
 
@@ -180,12 +176,12 @@ class HAProxyGateway:
         answer = self.command(f"prepare acl {name}\n")
         _expect(answer, "new version created", "prepare acl")
         version = answer.strip().rsplit(":", 1)[-1].strip()
-        lines = [f"add acl @{version} {name} {entry.sha256}" for entry in allowlist.entries]
+        lines = [f"add acl @{version} {name} {pattern}" for pattern in allowlist.patterns]
         lines.append(f"commit acl @{version} {name}")
         errors = self.interactive(lines)
         if errors:
             raise GatewayError(f"HAProxy refused the allowlist: {errors[0]}")
-        return f"allowlist ({len(allowlist.entries)} entries) committed as ACL version {version}"
+        return f"allowlist ({len(allowlist.patterns)} entries) committed as ACL version {version}"
 
     def _reload(self, why: str) -> str:
         if not self.reload_command:

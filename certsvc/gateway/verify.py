@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----\r?\n?", re.DOTALL)
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEADER = re.compile(r"^# certsvc allowlist version (\d+) generated_at \S+$")
+AllowlistKind = Literal["nginx-map", "haproxy"]
+_LINES: dict[AllowlistKind, re.Pattern[str]] = {
+    "nginx-map": re.compile(r"^([0-9a-f]{40}) 1;$"),  # $ssl_client_fingerprint: SHA-1
+    "haproxy": re.compile(r"^([0-9a-f]{64})$"),  # ssl_c_der,sha2(256),hex,lower
+}
 
 
 class FeedRefused(Exception):
@@ -39,17 +43,12 @@ class VerifiedCRLs:
 
 
 @dataclass(frozen=True)
-class AllowEntry:
-    """One certificate that may log in, by the fingerprints gateways match."""
-
-    sha1: str
-    sha256: str
-
-
-@dataclass(frozen=True)
 class VerifiedAllowlist:
+    """An allowlist in the gateway's own format, as served, and the fingerprints it lists."""
+
     version: int
-    entries: tuple[AllowEntry, ...]
+    body: bytes
+    patterns: tuple[str, ...]
 
 
 def verify_crl_bundle(
@@ -128,22 +127,23 @@ def _normalised(block: bytes) -> bytes:
     return block.rstrip(b"\r\n") + b"\n"
 
 
-def verify_allowlist(document: Any, held_version: int | None) -> VerifiedAllowlist:
-    """Check the JSON allowlist: its shape, fingerprints, and a version never going back."""
-    if not isinstance(document, dict) or not isinstance(document.get("entries"), list):
-        raise FeedRefused("the allowlist is not a JSON object with an entries list")
-    version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise FeedRefused(f"the allowlist version is not a whole number: {version!r}")
+def verify_allowlist(
+    body: bytes, kind: AllowlistKind, held_version: int | None
+) -> VerifiedAllowlist:
+    """Check a text allowlist: its version header (never going back) and every line."""
+    text = body.decode("utf-8", errors="replace")
+    header, _, rest = text.partition("\n")
+    found = _HEADER.match(header)
+    if found is None:
+        raise FeedRefused(f"the allowlist has no version header: {header[:80]!r}")
+    version = int(found.group(1))
     if held_version is not None and version < held_version:
         raise FeedRefused(f"the allowlist went back from version {held_version} to {version}")
-    entries = []
-    for entry in document["entries"]:
-        sha1 = entry.get("sha1") if isinstance(entry, dict) else None
-        sha256 = entry.get("sha256") if isinstance(entry, dict) else None
-        if not (isinstance(sha1, str) and _HEX40.match(sha1)):
-            raise FeedRefused(f"allowlist entry without a SHA-1 fingerprint: {entry!r}")
-        if not (isinstance(sha256, str) and _HEX64.match(sha256)):
-            raise FeedRefused(f"allowlist entry without a SHA-256 fingerprint: {entry!r}")
-        entries.append(AllowEntry(sha1, sha256))
-    return VerifiedAllowlist(version, tuple(entries))
+    line_format = _LINES[kind]
+    patterns = []
+    for line in rest.splitlines():
+        matched = line_format.match(line)
+        if matched is None:
+            raise FeedRefused(f"malformed {kind} allowlist line: {line[:100]!r}")
+        patterns.append(matched.group(1))
+    return VerifiedAllowlist(version, body, tuple(patterns))

@@ -81,26 +81,33 @@ def test_garbage_is_not_a_crl_bundle(services, bundle):
         verify_crl_bundle(broken, chain, services.clock.now(), {})
 
 
+def allowlist(version: int, *lines: str) -> bytes:
+    header = f"# certsvc allowlist version {version} generated_at 2026-11-26T01:00:00+00:00\n"
+    return (header + "".join(f"{line}\n" for line in lines)).encode()
+
+
 def test_an_allowlist_verifies_and_never_goes_back():
-    document = {"version": 5, "entries": [{"sha1": SHA1, "sha256": SHA256, "serial": "01"}]}
-    verified = verify_allowlist(document, 5)
+    body = allowlist(5, f"{SHA1} 1;", f"{'c' * 40} 1;")
+    verified = verify_allowlist(body, "nginx-map", 5)
     assert verified.version == 5
-    assert [(e.sha1, e.sha256) for e in verified.entries] == [(SHA1, SHA256)]
+    assert verified.patterns == (SHA1, "c" * 40)
+    assert verified.body == body
+    assert verify_allowlist(allowlist(0), "haproxy", None).patterns == ()
     with pytest.raises(FeedRefused, match="went back from version 6 to 5"):
-        verify_allowlist(document, 6)
+        verify_allowlist(body, "nginx-map", 6)
 
 
 @pytest.mark.parametrize(
-    ("document", "message"),
+    ("body", "kind", "message"),
     [
-        ([], "not a JSON object"),
-        ({"version": "5", "entries": []}, "not a whole number"),
-        ({"version": True, "entries": []}, "not a whole number"),
-        ({"version": 1, "entries": [{"sha1": "A" * 40, "sha256": SHA256}]}, "SHA-1"),
-        ({"version": 1, "entries": [{"sha1": SHA1, "sha256": "b" * 63}]}, "SHA-256"),
-        ({"version": 1, "entries": ["x"]}, "SHA-1"),
+        (b"<html>502 Bad Gateway</html>\n", "nginx-map", "no version header"),
+        (b"", "haproxy", "no version header"),
+        (allowlist(1, f"{SHA1.upper()} 1;"), "nginx-map", "malformed nginx-map"),
+        (allowlist(1, SHA256), "nginx-map", "malformed nginx-map"),
+        (allowlist(1, f"{SHA1} 1;"), "haproxy", "malformed haproxy"),
+        (allowlist(1, SHA256 + " x"), "haproxy", "malformed haproxy"),
     ],
 )
-def test_a_malformed_allowlist_is_refused(document, message):
+def test_a_malformed_allowlist_is_refused(body, kind, message):
     with pytest.raises(FeedRefused, match=message):
-        verify_allowlist(document, None)
+        verify_allowlist(body, kind, None)
