@@ -33,8 +33,11 @@ from cryptography.x509.oid import NameOID
 
 from certsvc.api.server import server_config
 from certsvc.cli.main import main
-from certsvc.clock import FixedClock
+from certsvc.clock import FixedClock, SystemClock
 from certsvc.directory import NewSubscriber
+from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
+from certsvc.gateway.layout import GatewayFiles
+from certsvc.gateway.targets import NginxGateway
 from certsvc.lifecycle import CsrKey
 from certsvc.policy import RevocationReason
 from certsvc.services import Services
@@ -122,13 +125,23 @@ class Stack:
 
     def revoke(self, client: ClientCert) -> None:
         """Revoke through the lifecycle; return once certsvc serves a CRL without it."""
-        before = requests.get(f"{self.url}/crl/bundle.pem", timeout=5).headers["ETag"]
-        self.services.lifecycle.revoke(client.serial, RevocationReason.keyCompromise, OPERATOR)
-        self.clock.advance(timedelta(seconds=1))  # the CRL is built after the revocation
-        wait_until(
-            lambda: requests.get(f"{self.url}/crl/bundle.pem", timeout=5).headers["ETag"] != before,
-            "a CRL listing the revocation",
-        )
+        with self.new_crl():
+            self.services.lifecycle.revoke(client.serial, RevocationReason.keyCompromise, OPERATOR)
+            self.clock.advance(timedelta(seconds=1))  # the CRL is built after the revocation
+
+    def move_clock(self, instant: datetime) -> None:
+        """Move certsvc's clock; return once it serves the CRL published at that time."""
+        with self.new_crl():
+            self.clock.set(instant)
+
+    @contextmanager
+    def new_crl(self) -> Iterator[None]:
+        def etag() -> str:
+            return requests.get(f"{self.url}/crl/bundle.pem", timeout=5).headers["ETag"]
+
+        before = etag()
+        yield
+        wait_until(lambda: etag() != before, "a new CRL from certsvc")
 
     def chain_pem(self) -> bytes:
         chain = self.services.adapter.trust_chain()
@@ -190,7 +203,17 @@ class NginxUnderTest:
     def status(self, client: ClientCert | None) -> int:
         return curl_status(self.port, client)
 
-    def agent_once(self) -> Agent:
+    def agent_once(self) -> Outcome:
+        """One agent round in-process (fast); ``agent_cli`` runs the real command."""
+        files = GatewayFiles(self.directory)
+        nginx = NginxGateway(files, f"http://127.0.0.1:{self.status_port}/certsvc-feed")
+        allowlist = "--no-allowlist" not in self.agent_options
+        agent = GatewayAgent(
+            FeedClient(self.certsvc_url), nginx, files, SystemClock(), allowlist=allowlist
+        )
+        return agent.run_once()
+
+    def agent_cli(self) -> Agent:
         """``certsvc gateway-agent --nginx DIR --once``, as cron would run it."""
         result = subprocess.run(
             [
@@ -260,8 +283,8 @@ def nginx_gateway(
     assert config.exit_code == 0, config.output
     (directory / "nginx.conf").write_text(config.output)
     first = gateway.agent_once()
-    assert first.exit_code == 0, first.output + first.log
-    assert "files written (nginx not running)" in first.output
+    assert first.ok, first
+    assert first.gateway == "files written (nginx not running)"
     output = directory / "nginx.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
