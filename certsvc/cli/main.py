@@ -73,12 +73,13 @@ def _register() -> None:
         demo,
         directory,
         gateway,
+        run,
         serve,
         setup,
     )
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    gateway_commands = (gateway.gateway_config, gateway.gateway_agent)
+    gateway_commands = (gateway.gateway_config, gateway.gateway_agent, run.run)
     for command in (*commands, demo.demo, serve.serve, *gateway_commands):
         main.add_command(command)
 
