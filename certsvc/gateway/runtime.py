@@ -22,6 +22,7 @@ from certsvc.gateway.check import Checker
 from certsvc.gateway.crl import CRLPublisher
 from certsvc.gateway.exports import Exports
 from certsvc.gateway.metrics import GatewayMetrics
+from certsvc.gateway.ocsp import OCSPResponder
 from certsvc.gateway.refresher import CRLRefresher
 from certsvc.logging import get_logger
 
@@ -57,6 +58,11 @@ class Gateway:
             rules.crl_debounce_seconds,
             rules.crl_check_seconds,
         )
+
+    @cached_property
+    def ocsp(self) -> OCSPResponder:
+        validity = timedelta(minutes=self.settings.gateway.ocsp_validity_minutes)
+        return OCSPResponder(self.sessions, self.publisher.adapter, self.clock, validity)
 
     def poll_once(self) -> None:
         """One round: follow the feed, rebuild CRLs when due, check their age."""
