@@ -10,6 +10,7 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── NotFound                 an unknown tenant, subscriber or certificate
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
+    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         ├── CARejected           the CA refused the request (policy, bad input)
@@ -70,6 +71,10 @@ class MaintenanceWindow(CertsvcError):
     def __init__(self, ends_at: datetime) -> None:
         super().__init__(f"maintenance window: changes are refused until {ends_at.isoformat()}")
         self.ends_at = ends_at
+
+
+class DeliveryFailed(CertsvcError):
+    """A message was not accepted by its recipient; the outbox retries it later."""
 
 
 class CAError(CertsvcError):
