@@ -11,6 +11,7 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
     ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
+    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         ├── CARejected           the CA refused the request (policy, bad input)
@@ -75,6 +76,10 @@ class MaintenanceWindow(CertsvcError):
 
 class GatewayError(CertsvcError):
     """A gateway could not be updated (config test failed, reload not seen, socket error)."""
+
+
+class DeliveryFailed(CertsvcError):
+    """A message was not accepted by its recipient; the outbox retries it later."""
 
 
 class CAError(CertsvcError):

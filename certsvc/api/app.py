@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import allowlist, crl, ops, problems
+from certsvc.api import allowlist, crl, ocsp, ops, problems
 from certsvc.api.check import CheckFastPath
 from certsvc.services import Services
 
@@ -30,6 +30,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(crl.router)
     app.include_router(allowlist.router)
+    app.include_router(ocsp.router)
     app.add_middleware(CheckFastPath, checker=services.gateway.checker)
     return app
 

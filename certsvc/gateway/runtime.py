@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
+
+from sqlalchemy.exc import IntegrityError
 
 from certsvc.clock import Clock
 from certsvc.config import Settings
@@ -22,12 +25,15 @@ from certsvc.gateway.check import Checker
 from certsvc.gateway.crl import CRLPublisher
 from certsvc.gateway.exports import Exports
 from certsvc.gateway.metrics import GatewayMetrics
+from certsvc.gateway.ocsp import OCSPResponder
 from certsvc.gateway.refresher import CRLRefresher
+from certsvc.gateway.webhooks import WebhookSender, drain, load_secrets, queue_feed_change
 from certsvc.logging import get_logger
 
 log = get_logger("certsvc.gateway")
 PRUNE_EVERY_SECONDS = 3600.0
 FEED_LAG_ALARM_SECONDS = 10.0
+WEBHOOK_DRAIN_SECONDS = 1.0
 
 
 class Gateway:
@@ -46,6 +52,7 @@ class Gateway:
         self.checker = Checker(self.allowlist, clock, self.metrics)
         self._last_poll = time.monotonic()
         self._next_prune = 0.0
+        self._announced = -1
 
     @cached_property
     def crls(self) -> CRLRefresher:
@@ -58,6 +65,11 @@ class Gateway:
             rules.crl_check_seconds,
         )
 
+    @cached_property
+    def ocsp(self) -> OCSPResponder:
+        validity = timedelta(minutes=self.settings.gateway.ocsp_validity_minutes)
+        return OCSPResponder(self.sessions, self.publisher.adapter, self.clock, validity)
+
     def poll_once(self) -> None:
         """One round: follow the feed, rebuild CRLs when due, check their age."""
         with self.sessions() as session:
@@ -65,11 +77,40 @@ class Gateway:
         self._last_poll = time.monotonic()
         if applied:
             self.crls.request_rebuild()
+        self._announce()
         self.metrics.feed_version.set(self.allowlist.version)
         self.metrics.allowlist_entries.set(len(self.allowlist.by_sha256))
         self.crls.tick()
         if time.monotonic() >= self._next_prune:
             self.prune_changes()
+
+    @cached_property
+    def webhooks(self) -> WebhookSender:
+        """The webhook sender; building it checks the secrets (ConfigError when unusable)."""
+        config = self.settings.webhooks
+        return WebhookSender(load_secrets(self.settings), config.timeout_seconds)
+
+    def _announce(self) -> None:
+        """Queue a webhook per URL for a version not announced yet (first poll included)."""
+        urls, version = self.settings.webhooks.urls, self.allowlist.version
+        if not urls or version == self._announced:
+            return
+        try:
+            with transaction(self.sessions) as session:
+                queue_feed_change(session, urls, version, self.clock.now())
+        except IntegrityError:
+            pass  # another instance queued the same version at the same moment
+        self._announced = version
+
+    def deliver_webhooks(self) -> None:
+        """Send the webhook messages due (outbox channel ``webhook``), counting outcomes."""
+        sent, failed = drain(
+            self.sessions, self.webhooks, self.clock, self.settings.webhooks.max_attempts
+        )
+        self.metrics.webhooks.labels("sent").inc(sent)
+        self.metrics.webhooks.labels("failed").inc(failed)
+        if failed:
+            log.warning("webhook.delivery_failed", failed=failed, sent=sent)
 
     def prune_changes(self) -> int:
         """Trim the change log to ``[gateway] changes_keep_days`` (hourly; cheap when idle)."""
@@ -89,14 +130,21 @@ class Gateway:
         return found
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set; a failing round is logged and retried, never fatal."""
-        interval = self.settings.gateway.poll_seconds
+        """Follow the feed (and send webhooks, when configured) until ``stop`` is set."""
+        loops = [self._every(self.poll_once, self.settings.gateway.poll_seconds, stop)]
+        if self.settings.webhooks.urls:
+            self.webhooks  # noqa: B018 - unusable secrets fail at start, not in the loop
+            loops.append(self._every(self.deliver_webhooks, WEBHOOK_DRAIN_SECONDS, stop))
+        await asyncio.gather(*loops)
+
+    async def _every(self, work: Callable[[], None], interval: float, stop: asyncio.Event) -> None:
+        """Run ``work`` in a thread every ``interval``; a failing round is logged, never fatal."""
         while not stop.is_set():
             try:
-                await asyncio.to_thread(self.poll_once)
+                await asyncio.to_thread(work)
             except Exception as error:  # the loop must outlive any one failure
                 self.metrics.feed_poll_errors.inc()
-                log.error("gateway.poll_failed", error=str(error))
+                log.error("gateway.round_failed", work=work.__name__, error=str(error))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:

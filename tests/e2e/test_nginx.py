@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from cryptography import x509
 
 from tests.e2e.conftest import NginxUnderTest, Stack, needs_curl, needs_nginx, nginx_gateway
 
@@ -72,14 +73,20 @@ def test_an_unchanged_feed_costs_no_reload(crl_gateway: NginxUnderTest):
     assert (again.crls, again.allowlist, again.gateway) == ("unchanged", "unchanged", "unchanged")
 
 
-@pytest.mark.xfail(strict=True, reason="awaits issue5a's /ocsp responder (not merged yet)")
 def test_ocsp_refuses_a_revoked_certificate_with_400(stack: Stack, ocsp_gateway: NginxUnderTest):
     dave, bob = stack.clients["dave"], stack.clients["bob"]
     assert ocsp_gateway.status(bob) == 200
     stack.revoke(dave)
-    # No agent run for this gateway: its CRL still lists dave as good; OCSP refuses him.
     assert ocsp_gateway.status(dave) == 400
-    assert "OCSP" in ocsp_gateway.error_log()
+    assert "certificate revoked" in ocsp_gateway.error_log()
+    # No agent ran for this gateway since: the CRLs it holds do not list dave, OCSP did it.
+    held = (ocsp_gateway.directory / "crl-bundle.pem").read_bytes()
+    blocks = held.split(b"-----END X509 CRL-----")[:-1]
+    crls = [x509.load_pem_x509_crl(block + b"-----END X509 CRL-----\n") for block in blocks]
+    assert len(crls) == 2
+    assert all(
+        crl.get_revoked_certificate_by_serial_number(int(dave.serial, 16)) is None for crl in crls
+    )
 
 
 def test_past_expiry_date_by_certsvc_clock_auth_request_gives_403(
