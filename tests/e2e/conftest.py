@@ -215,27 +215,16 @@ class NginxUnderTest:
 
     def agent_cli(self) -> Agent:
         """``certsvc gateway-agent --nginx DIR --once``, as cron would run it."""
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "certsvc",
-                "gateway-agent",
-                "--nginx",
-                str(self.directory),
-                "--once",
-                "--certsvc-url",
-                self.certsvc_url,
-                "--nginx-status",
-                f"http://127.0.0.1:{self.status_port}/certsvc-feed",
-                *self.agent_options,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "CERTSVC_CONFIG": ""},
+        return agent_cli(
+            "--nginx",
+            str(self.directory),
+            "--once",
+            "--certsvc-url",
+            self.certsvc_url,
+            "--nginx-status",
+            f"http://127.0.0.1:{self.status_port}/certsvc-feed",
+            *self.agent_options,
         )
-        return Agent(result.returncode, result.stdout, result.stderr)
 
     def error_log(self) -> str:
         return (self.directory / "error.log").read_text()
@@ -248,6 +237,18 @@ class Agent:
     exit_code: int
     output: str
     log: str
+
+
+def agent_cli(*arguments: str) -> Agent:
+    """``certsvc gateway-agent ARGUMENTS`` as a real process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "certsvc", "gateway-agent", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CERTSVC_CONFIG": ""},
+    )
+    return Agent(result.returncode, result.stdout, result.stderr)
 
 
 @contextmanager

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +12,7 @@ from certsvc.clock import FixedClock
 from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
 from certsvc.gateway.layout import GatewayFiles
 from certsvc.gateway.targets import NginxGateway
-from tests.e2e.conftest import Stack, free_port
+from tests.e2e.conftest import Stack, agent_cli, free_port
 
 
 @pytest.fixture
@@ -85,36 +82,15 @@ def test_an_allowlist_going_back_is_refused_and_the_held_one_kept(stack: Stack, 
 
 
 def test_the_command_exits_non_zero_and_warns_when_certsvc_is_down(files):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "certsvc",
-            "gateway-agent",
-            "--once",
-            "--nginx",
-            str(files.directory),
-            "--certsvc-url",
-            f"http://127.0.0.1:{free_port()}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "CERTSVC_CONFIG": ""},
-    )
-    assert result.returncode == 1
-    assert "crls: unreachable:" in result.stdout
-    assert "WARNING: the gateway holds no CRL from certsvc yet" in result.stderr
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = agent_cli("--once", "--nginx", str(files.directory), "--certsvc-url", dead)
+    assert result.exit_code == 1
+    assert "crls: unreachable:" in result.output
+    assert "WARNING: the gateway holds no CRL from certsvc yet" in result.log
     assert not files.crl_bundle.exists()
 
 
-def test_the_command_needs_exactly_one_gateway(files):
-    result = subprocess.run(
-        [sys.executable, "-m", "certsvc", "gateway-agent", "--once"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "CERTSVC_CONFIG": ""},
-    )
-    assert result.returncode == 2
-    assert "give exactly one of --nginx DIR or --haproxy-socket PATH" in result.stderr
+def test_the_command_needs_exactly_one_gateway():
+    result = agent_cli("--once")
+    assert result.exit_code == 2
+    assert "give exactly one of --nginx DIR or --haproxy-socket PATH" in result.log
