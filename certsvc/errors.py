@@ -10,6 +10,8 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── NotFound                 an unknown tenant, subscriber or certificate
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
+    ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
+    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         │   └── CADeadlineExceeded   an operation's total deadline passed
@@ -71,6 +73,14 @@ class MaintenanceWindow(CertsvcError):
     def __init__(self, ends_at: datetime) -> None:
         super().__init__(f"maintenance window: changes are refused until {ends_at.isoformat()}")
         self.ends_at = ends_at
+
+
+class GatewayError(CertsvcError):
+    """A gateway could not be updated (config test failed, reload not seen, socket error)."""
+
+
+class DeliveryFailed(CertsvcError):
+    """A message was not accepted by its recipient; the outbox retries it later."""
 
 
 class CAError(CertsvcError):

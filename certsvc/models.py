@@ -247,3 +247,16 @@ class MirroredCRLSource(Base):
     ca_name: Mapped[str | None] = mapped_column(String(64))
     checked_at: Mapped[datetime]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_feed_changes_at", FeedChange.at)
+
+
+class FeedPrune(Base):
+    """The change log was trimmed through ``through_version``: older ``since`` values get 410."""
+
+    __tablename__ = "feed_prunes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_version: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime]

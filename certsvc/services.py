@@ -18,6 +18,7 @@ from certsvc.config import Settings
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
+from certsvc.gateway.runtime import Gateway
 from certsvc.lifecycle import Lifecycle
 
 
@@ -58,6 +59,10 @@ class Services:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.clock, self.sessions, self.crls)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

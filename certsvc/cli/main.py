@@ -68,10 +68,21 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import ca, ca_ops, cert, demo, directory, setup  # noqa: PLC0415 - import cycle
+    from certsvc.cli import (  # noqa: PLC0415 - import cycle
+        ca,
+        ca_ops,
+        cert,
+        demo,
+        directory,
+        gateway,
+        run,
+        serve,
+        setup,
+    )
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo, ca_ops.reconcile):
+    gateway_commands = (gateway.gateway_config, gateway.gateway_agent, run.run)
+    for command in (*commands, demo.demo, ca_ops.reconcile, serve.serve, *gateway_commands):
         main.add_command(command)
     ca.ca.add_command(ca_ops.check)
 
