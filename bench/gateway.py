@@ -119,10 +119,10 @@ def revalidation(url: str, path: str, rounds: int = 300) -> str:
     return f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms"
 
 
-def run_wrk(url: str, sha1: str, seconds: int) -> str:
+def run_wrk(url: str, sha1: str, seconds: int, path: str = "/gateway/check") -> str:
     result = subprocess.run(
         ["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency",
-         "-H", f"X-Client-Cert-Fingerprint: {sha1}", f"{url}/gateway/check"],
+         "-H", f"X-Client-Cert-Fingerprint: {sha1}", f"{url}{path}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = result.stdout
@@ -134,6 +134,36 @@ def run_wrk(url: str, sha1: str, seconds: int) -> str:
         f"{float(rps.group(1)) if rps else 0:.0f} req/s, p50 {p50.group(1) if p50 else '?'}, "
         f"p99 {p99.group(1) if p99 else '?'}, non-2xx {non2xx.group(1) if non2xx else 0}"
     )
+
+
+BASELINE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+"""
+
+
+def baseline(home: Path, seconds: int) -> str:
+    """The same wrk against a do-nothing ASGI app under uvicorn: this machine's floor."""
+    (home / "baseline_app.py").write_text(BASELINE_APP)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        return run_wrk(f"http://127.0.0.1:{port}", "00", seconds, "/")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def serve(home: Path, database_url: str, args: argparse.Namespace, sha1: str) -> None:
@@ -167,6 +197,7 @@ def serve(home: Path, database_url: str, args: argparse.Namespace, sha1: str) ->
         print(
             f"/gateway/check (wrk -c64, 1 uvicorn worker): {run_wrk(url, sha1, args.wrk_seconds)}"
         )
+        print(f"baseline, empty ASGI app (same wrk): {baseline(home, args.wrk_seconds)}")
     finally:
         process.terminate()
         process.wait(timeout=30)
