@@ -7,6 +7,7 @@ import ssl
 import uvicorn
 
 from certsvc.api.app import create_app
+from certsvc.api.check import CheckFastPath
 from certsvc.errors import ConfigError
 from certsvc.services import Services
 
@@ -25,7 +26,7 @@ def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
             "ssl_keyfile": str(services.settings.path(http.tls_key, "")),
         }
     config = uvicorn.Config(
-        create_app(services),
+        CheckFastPath(create_app(services), services.gateway.checker),
         host=host,
         port=port,
         log_level=services.settings.logging.level,

@@ -14,17 +14,18 @@ clock even when the nightly run that marks it expired never happened.
 from __future__ import annotations
 
 import bisect
+import functools
+import gc
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from certsvc.errors import InputError
-from certsvc.fingerprints import parse_serial
+from certsvc.fingerprints import format_serial, parse_serial
 from certsvc.models import Certificate, FeedChange
 
 GAP_GRACE_SECONDS = 10.0
@@ -45,46 +46,49 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One certificate a gateway may let in until ``invalid_from`` (Unix seconds)."""
+class Entry(NamedTuple):
+    """One certificate a gateway may let in until ``invalid_from`` (Unix seconds).
+
+    A tuple of strings and a float: the garbage collector stops tracking it, which keeps
+    collector pauses off the check path with a million entries in memory.
+    """
 
     serial: str
     sha1: str
     sha256: str
     issuer: str
     subject: str
-    not_after: str
+    not_after: datetime
     invalid_from: float
 
     @property
     def serial_key(self) -> str:
-        return serial_key(self.serial, self.issuer)
+        """Stored serials are already in gateway form: no parsing for a million rows."""
+        return f"{self.serial}/{normalise_dn(self.issuer)}"
 
 
+@functools.lru_cache(maxsize=256)
 def normalise_dn(text: str) -> str:
     """``CN=a, O=b`` and ``cn=a,o=b`` name the same issuer for a lookup."""
     return ",".join(part.strip() for part in text.split(",")).casefold()
 
 
 def serial_key(serial: str, issuer: str) -> str:
-    """How a (serial, issuer) pair is looked up; raises InputError for a malformed serial."""
-    return f"{parse_serial(serial):x}/{normalise_dn(issuer)}"
+    """The lookup key of a serial and issuer as a gateway sends them (InputError if bad)."""
+    return f"{format_serial(parse_serial(serial))}/{normalise_dn(issuer)}"
 
 
-def _entry(row: tuple[object, ...]) -> Entry | None:
+_Text = str | None
+_Time = datetime | None
+_Row = Row[_Text, _Text, _Text, _Text, _Text, _Time, _Time]
+
+
+def _entry(row: _Row) -> Entry | None:
     serial, sha1, sha256, issuer, subject, not_after, invalid_from = row
-    if not (serial and sha1 and sha256 and isinstance(invalid_from, datetime)):
+    if not (serial and sha1 and sha256 and invalid_from and not_after):
         return None
-    assert isinstance(not_after, datetime)
     return Entry(
-        str(serial),
-        str(sha1),
-        str(sha256),
-        str(issuer or ""),
-        str(subject or ""),
-        not_after.isoformat(),
-        invalid_from.timestamp(),
+        serial, sha1, sha256, issuer or "", subject or "", not_after, invalid_from.timestamp()
     )
 
 
@@ -151,10 +155,19 @@ class AllowlistIndex:
         version = _max_version(session)
         self._clear()
         query = select(*COLUMNS).where(Certificate.state == "issued")
-        for row in session.execute(query.execution_options(yield_per=LOAD_BATCH)):
-            entry = _entry(tuple(row))
-            if entry is not None:
-                self._put(entry)
+        collecting = gc.isenabled()
+        gc.disable()  # nothing here makes cycles; collections over a growing heap only cost
+        try:
+            for row in session.execute(query.execution_options(yield_per=LOAD_BATCH)):
+                entry = _entry(row)
+                if entry is not None:
+                    self._put(entry, ordered=False)
+        finally:
+            if collecting:
+                gc.enable()
+        self._deadlines.sort()
+        gc.collect()
+        gc.freeze()  # a million long-lived entries: keep them out of every later collection
         self._seen = version
         self._gaps.clear()
         self.version = max(self.version, version)
@@ -170,7 +183,7 @@ class AllowlistIndex:
                 select(*COLUMNS).where(Certificate.sha256.in_(batch), Certificate.state == "issued")
             )
             for row in rows:
-                entry = _entry(tuple(row))
+                entry = _entry(row)
                 if entry is not None:
                     self._put(entry)
 
@@ -194,25 +207,23 @@ class AllowlistIndex:
         self.by_sha256, self.by_sha1, self.by_serial = {}, {}, {}
         self._deadlines = []
 
-    def _put(self, entry: Entry) -> None:
-        self._drop(entry.sha256)
+    def _put(self, entry: Entry, ordered: bool = True) -> None:
+        if ordered:
+            self._drop(entry.sha256)
         self.by_sha256[entry.sha256] = entry
         self.by_sha1[entry.sha1] = entry
-        try:
-            self.by_serial[entry.serial_key] = entry
-        except InputError:
-            pass  # a serial we cannot parse can still be checked by fingerprint
-        bisect.insort(self._deadlines, entry.invalid_from)
+        self.by_serial[entry.serial_key] = entry
+        if ordered:
+            bisect.insort(self._deadlines, entry.invalid_from)
+        else:
+            self._deadlines.append(entry.invalid_from)
 
     def _drop(self, sha256: str) -> None:
         entry = self.by_sha256.pop(sha256, None)
         if entry is None:
             return
         self.by_sha1.pop(entry.sha1, None)
-        try:
-            self.by_serial.pop(entry.serial_key, None)
-        except InputError:
-            pass
+        self.by_serial.pop(entry.serial_key, None)
         index = bisect.bisect_left(self._deadlines, entry.invalid_from)
         if index < len(self._deadlines) and self._deadlines[index] == entry.invalid_from:
             del self._deadlines[index]

@@ -239,3 +239,12 @@ def wait_for(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_before_the_first_load_everything_says_not_ready(services):
+    fresh = TestClient(create_app(services))  # no poll yet: the allowlist is not loaded
+    assert fresh.get("/gateway/check", params={"sha1": "ab" * 20}).status_code == 503
+    assert fresh.get("/gateway/allowlist").status_code == 503
+    ready = fresh.get("/readyz")
+    assert ready.status_code == 503
+    assert "still loading" in ready.json()["detail"]
