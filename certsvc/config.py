@@ -100,6 +100,36 @@ class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class LimitSettings(Section):
+    """Caps on what a client may send to the HTTP API."""
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_csr_bytes: int = Field(default=16 * 1024, ge=1024, le=64 * 1024)
+
+
+class PickupSettings(Section):
+    valid_days: int = Field(default=14, ge=1, le=90)
+    link_base_url: str = "https://certsvc.example.jp/pickup"
+
+
+class CredentialSettings(Section):
+    """Rules of the registration letter's credentials (domain.md, "Credentials")."""
+
+    password_max_age_days: int = Field(default=90, ge=1)
+    password_history: int = Field(default=2, ge=0, le=10)
+    max_failures: int = Field(default=3, ge=1, le=20)
+    self_reset_minutes: int = Field(default=60, ge=1)
+    helpdesk_reset_hours: int = Field(default=24, ge=1)
+    helpdesk_days: tuple[Weekday, ...] = ("tue", "thu")
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    pepper_file: str = ""  # empty: <home>/credentials.pepper, generated on first use
+
+
 class Settings(Section):
     """All of certsvc's settings; ``home`` is resolved to an absolute path."""
 
@@ -112,6 +142,9 @@ class Settings(Section):
     crl: CRLSettings = CRLSettings()
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
+    limits: LimitSettings = LimitSettings()
+    pickup: PickupSettings = PickupSettings()
+    credentials: CredentialSettings = CredentialSettings()
 
     @property
     def home_dir(self) -> Path:

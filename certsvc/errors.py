@@ -10,6 +10,8 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── NotFound                 an unknown tenant, subscriber or certificate
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
+    ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
+    ├── PermissionDenied         the caller's role may not do this
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         ├── CARejected           the CA refused the request (policy, bad input)
@@ -70,6 +72,14 @@ class MaintenanceWindow(CertsvcError):
     def __init__(self, ends_at: datetime) -> None:
         super().__init__(f"maintenance window: changes are refused until {ends_at.isoformat()}")
         self.ends_at = ends_at
+
+
+class AuthenticationFailed(CertsvcError):
+    """Missing or wrong token or credentials; the message never says which part was wrong."""
+
+
+class PermissionDenied(CertsvcError):
+    """The caller is known but its role may not do this."""
 
 
 class CAError(CertsvcError):

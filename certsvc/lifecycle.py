@@ -25,7 +25,7 @@ from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
-from certsvc.directory import get_subscriber
+from certsvc.directory import change_email, get_subscriber
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
 from certsvc.fingerprints import format_serial, normalise_serial, sha1_hex, sha256_hex
 from certsvc.gateway.feed import record_change
@@ -178,7 +178,7 @@ class Lifecycle:
                     old.serial,
                 )
             if new_email is not None:
-                _change_email(session, old.subscriber, new_email, by, self.clock.now())
+                change_email(session, old.subscriber, new_email, by, self.clock.now())
             pending_id = self._open_request(session, old.subscriber, prepared)
             _claim_predecessor(session, old, pending_id)
             succession = replace(succession, predecessor_id=old.id)
@@ -572,22 +572,6 @@ def _claim_predecessor(session: Session, old: Certificate, pending_id: int) -> N
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         successor = old.superseded_by.serial if old.superseded_by else "a pending request"
         raise Conflict(f"certificate {old.serial} was already replaced by {successor}", old.serial)
-
-
-def _change_email(
-    session: Session, subscriber: Subscriber, email: str, by: Actor, now: datetime
-) -> None:
-    before = {"email": subscriber.email}
-    subscriber.email = email
-    audit.record(
-        session,
-        by,
-        "subscriber.change_email",
-        now,
-        company_number=subscriber.tenant.company_number,
-        before=before,
-        after={"email": email, "user_id": subscriber.user_id},
-    )
 
 
 def _serial_int(serial: str | None) -> int:
