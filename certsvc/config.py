@@ -100,7 +100,28 @@ class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+OCCURRENCES = ("first", "second", "third", "fourth", "last")
+_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class MaintenanceSettings(Section):
+    """The monthly maintenance window: ``occurrence`` ``weekday`` of each month, business time.
+
+    The window opens at ``start`` on that day and closes at ``end``, on the next day when
+    ``end`` is not later than ``start`` (19:00 to 08:00 spans the night).
+    """
+
+    enabled: bool = True
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "saturday"
+    occurrence: Literal["first", "second", "third", "fourth", "last"] = "last"
+    start: str = Field(default="19:00", pattern=_CLOCK_TIME)
+    end: str = Field(default="08:00", pattern=_CLOCK_TIME)
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 class LimitSettings(Section):
@@ -123,7 +144,7 @@ class CredentialSettings(Section):
     max_failures: int = Field(default=3, ge=1, le=20)
     self_reset_minutes: int = Field(default=60, ge=1)
     helpdesk_reset_hours: int = Field(default=24, ge=1)
-    helpdesk_days: tuple[Weekday, ...] = ("tue", "thu")
+    helpdesk_days: tuple[Weekday, ...] = ("tuesday", "thursday")
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
@@ -142,6 +163,7 @@ class Settings(Section):
     crl: CRLSettings = CRLSettings()
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
     limits: LimitSettings = LimitSettings()
     pickup: PickupSettings = PickupSettings()
     credentials: CredentialSettings = CredentialSettings()

@@ -27,13 +27,12 @@ from zoneinfo import ZoneInfo
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from certsvc.config import CredentialSettings
+from certsvc.config import WEEKDAYS, CredentialSettings
 from certsvc.errors import ConfigError, InputError
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 32
 REGISTRATION_DIGITS = 8
 CHALLENGE_LENGTH = 4
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FAILED = (
     "authentication failed: user ID, password or registration-number digits are wrong, "
     "or the account is locked until tomorrow after repeated failures"

@@ -19,6 +19,7 @@ from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
 from certsvc.lifecycle import Lifecycle
+from certsvc.maintenance import MaintenanceCalendar
 
 
 @dataclass
@@ -51,6 +52,10 @@ class Services:
     @cached_property
     def crls(self) -> CRLPublisher:
         return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+
+    @cached_property
+    def maintenance(self) -> MaintenanceCalendar:
+        return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""
