@@ -151,6 +151,30 @@ class CredentialSettings(Section):
     pepper_file: str = ""  # empty: <home>/credentials.pepper, generated on first use
 
 
+class HTTPSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    tls_cert: str = ""  # PEM chain; with tls_key: HTTPS, TLS 1.2+ only
+    tls_key: str = ""
+
+
+class GatewaySettings(Section):
+    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    crl_debounce_seconds: float = Field(default=0.5, ge=0, le=60)
+    crl_check_seconds: float = Field(default=60, gt=0)
+    crl_max_age_seconds: int = Field(default=300, ge=0)
+    changes_keep_days: int = Field(default=30, ge=1)
+    ocsp_validity_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
+class WebhookSettings(Section):
+    urls: tuple[str, ...] = ()
+    secrets_env: str = "CERTSVC_WEBHOOK_SECRETS"
+    secrets_file: str = ""
+    timeout_seconds: float = Field(default=5, gt=0)
+    max_attempts: int = Field(default=10, ge=1)
+
+
 class Settings(Section):
     """All of certsvc's settings; ``home`` is resolved to an absolute path."""
 
@@ -167,6 +191,9 @@ class Settings(Section):
     limits: LimitSettings = LimitSettings()
     pickup: PickupSettings = PickupSettings()
     credentials: CredentialSettings = CredentialSettings()
+    http: HTTPSettings = HTTPSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def home_dir(self) -> Path:

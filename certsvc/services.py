@@ -18,6 +18,7 @@ from certsvc.config import Settings
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
+from certsvc.gateway.runtime import Gateway
 from certsvc.lifecycle import Lifecycle
 from certsvc.maintenance import MaintenanceCalendar
 
@@ -56,6 +57,10 @@ class Services:
     @cached_property
     def maintenance(self) -> MaintenanceCalendar:
         return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.clock, self.sessions, self.crls)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

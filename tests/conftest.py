@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from certsvc.api.app import create_app
 from certsvc.audit import Actor
 from certsvc.clock import FixedClock
 from certsvc.config import Settings, settings_from_dict
@@ -87,3 +89,9 @@ def subscriber(services: Services) -> tuple[str, str]:
         NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
     )
     return COMPANY, USER
+
+
+@pytest.fixture
+def client(services: Services) -> TestClient:
+    """The HTTP app in-process, without its background loop: tests drive ``poll_once``."""
+    return TestClient(create_app(services))
