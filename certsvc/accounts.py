@@ -69,9 +69,7 @@ class Accounts:
         self.rules = settings.credentials
         self.secrets = secrets
 
-    def set(
-        self, company_number: str, user_id: str, password: str, number: str, by: Actor
-    ) -> None:
+    def set(self, company_number: str, user_id: str, password: str, number: str, by: Actor) -> None:
         """Register (or replace) the credentials of the registration letter; lifts a lock."""
         check_password(password)
         check_registration_number(number)

@@ -87,21 +87,32 @@ def get_subscriber(session: Session, company_number: str, user_id: str) -> Subsc
 
 
 def add_tenant(
-    session: Session, company_number: str, name: str, admin_email: str, by: Actor, at: datetime
+    session: Session,
+    company_number: str,
+    name: str,
+    admin_email: str,
+    by: Actor,
+    at: datetime,
+    admin_name: str = "",
 ) -> Tenant:
     """Register a customer company; its company number must be new."""
     identifiers.company_number(company_number)
     identifiers.display_name(name)
+    identifiers.display_name(admin_name, "admin_name")
     identifiers.email(admin_email, "admin_email")
     if not name.strip():
         raise InputError("tenant name must not be empty", "name")
     if session.scalar(select(Tenant.id).where(Tenant.company_number == company_number)):
         raise Conflict(f"tenant {company_number} already exists")
     tenant = Tenant(
-        company_number=company_number, name=name, admin_email=admin_email, created_at=at
+        company_number=company_number,
+        name=name,
+        admin_email=admin_email,
+        admin_name=admin_name,
+        created_at=at,
     )
     session.add(tenant)
-    after = {"name": name, "admin_email": admin_email}
+    after = {"name": name, "admin_email": admin_email, "admin_name": admin_name}
     audit.record(session, by, "tenant.add", at, company_number=company_number, after=after)
     return tenant
 
@@ -150,9 +161,12 @@ class Directory:
         self.sessions = sessions
         self.clock = clock
 
-    def add_tenant(self, company_number: str, name: str, admin_email: str, by: Actor) -> None:
+    def add_tenant(
+        self, company_number: str, name: str, admin_email: str, by: Actor, admin_name: str = ""
+    ) -> None:
         with transaction(self.sessions) as session:
-            add_tenant(session, company_number, name, admin_email, by, self.clock.now())
+            now = self.clock.now()
+            add_tenant(session, company_number, name, admin_email, by, now, admin_name)
 
     def add_subscriber(self, new: NewSubscriber, by: Actor) -> None:
         with transaction(self.sessions) as session:
@@ -292,9 +306,7 @@ def _tenant_view(session: Session, tenant: Tenant) -> TenantView:
 
 
 def _subscriber_view(session: Session, subscriber: Subscriber) -> SubscriberView:
-    credential = session.scalar(
-        select(Credential).where(Credential.subscriber_id == subscriber.id)
-    )
+    credential = session.scalar(select(Credential).where(Credential.subscriber_id == subscriber.id))
     locked = credential.locked_until if credential is not None else None
     return SubscriberView(
         subscriber.tenant.company_number,

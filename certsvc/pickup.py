@@ -72,6 +72,10 @@ class Collected:
     pkcs12: bytes | None
 
 
+def _predecessor(deferred: Deferred | None) -> str | None:
+    return deferred.predecessor if deferred is not None else None
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -161,7 +165,7 @@ class Pickups:
             "pickup.create",
             now,
             company_number=subscriber.tenant.company_number,
-            serial=certificate.serial if certificate else deferred and deferred.predecessor,
+            serial=certificate.serial if certificate else _predecessor(deferred),
             after={
                 "user_id": subscriber.user_id,
                 "action": action,

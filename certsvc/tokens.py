@@ -125,9 +125,7 @@ class Tokens:
             )
             if row is None:
                 raise AuthenticationFailed("missing, unknown or revoked API token")
-            session.execute(
-                update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
-            )
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
             return Principal(row.id, row.name, row.role, row.company_number)
 
     def is_active(self, digest: str) -> bool:

@@ -12,7 +12,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import crl, ops, problems
+from certsvc.api import crl, ops, problems, v1
+from certsvc.api.guards import RequestGuard
 from certsvc.services import Services
 
 
@@ -28,6 +29,8 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(ops.router)
     app.include_router(crl.router)
+    app.include_router(v1.router())
+    app.add_middleware(RequestGuard, services=services)
     return app
 
 

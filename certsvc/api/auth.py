@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from certsvc.api.deps import services_of
 from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
 from certsvc.services import Services
 from certsvc.tokens import Principal
@@ -22,18 +23,15 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `certsvc t
 OPERATORS = ("admin", "helpdesk", "tenant-admin")
 
 
-def services(request: Request) -> Services:
-    built: Services = request.app.state.services
-    return built
-
-
 async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed("missing, unknown or revoked API token")
-    return await run_in_threadpool(services(request).tokens.authenticate, credentials.credentials)
+    return await run_in_threadpool(
+        services_of(request).tokens.authenticate, credentials.credentials
+    )
 
 
 def allow(*roles: str) -> Callable[..., object]:
@@ -49,7 +47,7 @@ def allow(*roles: str) -> Callable[..., object]:
 
 Operator = Annotated[Principal, Depends(allow(*OPERATORS))]
 Admin = Annotated[Principal, Depends(allow("admin"))]
-ServicesDep = Annotated[Services, Depends(services)]
+ServicesDep = Annotated[Services, Depends(services_of)]
 
 
 def own_tenant(caller: Principal, company_number: str, kind: str, key: str) -> None:

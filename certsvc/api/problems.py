@@ -77,7 +77,8 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         title = HTTP_TITLES.get(error.status_code, "error")
-        return problem(error.status_code, title, str(error.detail), error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return problem(error.status_code, title, str(error.detail), headers)
 
     async def validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -67,11 +67,11 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import ca, cert, demo, directory, serve, setup  # noqa: PLC0415 - import cycle
+    from certsvc.cli import ca, cert, demo, directory, serve, setup, token  # noqa: PLC0415
     from certsvc.cli.maintenance import maintenance  # noqa: PLC0415 - import cycle
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo, maintenance, serve.serve):
+    for command in (*commands, demo.demo, maintenance, serve.serve, token.token):
         main.add_command(command)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from certsvc import audit
 from certsvc.api.auth import Operator, ServicesDep, own_tenant
@@ -26,31 +27,38 @@ def _aware(instant: datetime | None, name: str) -> datetime | None:
         raise InputError(f"{name} needs a UTC offset (e.g. 2026-11-26T09:00+09:00)", name) from exc
 
 
+class AuditQuery(BaseModel):
+    """The filters of ``GET /api/v1/audit``; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    company_number: str | None = Field(default=None, max_length=32)
+    serial: str | None = Field(default=None, max_length=64)
+    actor: str | None = Field(default=None, max_length=128)
+    ticket: str | None = Field(default=None, max_length=128)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
 @router.get("", summary="Audit events, oldest first")
 def events(
-    caller: Operator,
-    services: ServicesDep,
-    company_number: Annotated[str | None, Query(max_length=32)] = None,
-    serial: Annotated[str | None, Query(max_length=64)] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    ticket: Annotated[str | None, Query(max_length=128)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    query: Annotated[AuditQuery, Query()], caller: Operator, services: ServicesDep
 ) -> list[dict[str, Any]]:
+    company_number = query.company_number
     if caller.role == "tenant-admin":
         own_tenant(caller, company_number or "", "tenant", company_number or "")
         company_number = caller.company_number
     wanted = AuditFilter(
         company_number=company_number,
-        serials=(normalise_serial(serial),) if serial else (),
-        actor=actor,
-        ticket=ticket,
-        since=_aware(since, "since"),
-        until=_aware(until, "until"),
-        limit=limit,
-        offset=offset,
+        serials=(normalise_serial(query.serial),) if query.serial else (),
+        actor=query.actor,
+        ticket=query.ticket,
+        since=_aware(query.since, "since"),
+        until=_aware(query.until, "until"),
+        limit=query.limit,
+        offset=query.offset,
     )
     with services.sessions() as session:
         return audit.query(session, wanted)

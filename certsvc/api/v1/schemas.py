@@ -45,8 +45,9 @@ class IssueBody(Body):
     user_id: UserId
     csr: Csr
     pickup: bool = Field(
-        default=False, description="Leave the certificate (or, without csr, the issuance) "
-        "waiting for the subscriber's pickup."
+        default=False,
+        description="Leave the certificate (or, without csr, the issuance) "
+        "waiting for the subscriber's pickup.",
     )
     ticket: Ticket
 

@@ -21,9 +21,7 @@ CompanyPath = Annotated[str, Path(max_length=32)]
 def create(body: TenantBody, caller: Admin, services: ServicesDep) -> dict[str, Any]:
     directory = services.directory
     by = caller.actor(body.ticket)
-    directory.add_tenant(body.company_number, body.name, body.admin_email, by)
-    if body.admin_name:
-        directory.change_administrator(body.company_number, body.admin_name, body.admin_email, by)
+    directory.add_tenant(body.company_number, body.name, body.admin_email, by, body.admin_name)
     return directory.show_tenant(body.company_number).to_dict()
 
 
