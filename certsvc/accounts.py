@@ -8,6 +8,7 @@ transaction per change, audited without any secret in the event.
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -224,7 +225,7 @@ class Accounts:
             session,
             channel="mail",
             kind="credentials.reset",
-            dedupe_key=f"credentials.reset:{subscriber.id}:{now.isoformat()}",
+            dedupe_key=f"credentials.reset:{uuid.uuid4()}",  # one mail per reset
             recipient=subscriber.email,
             payload={
                 "company_number": tenant.company_number,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -279,12 +280,13 @@ def _inform_administrators(
         "locale": "ja",
     }
     recipients = {before["admin_email"]: "old", tenant.admin_email: "new"}
+    change = uuid.uuid4()  # one mail per address for this change
     for address, role in recipients.items():
         enqueue(
             session,
             channel="mail",
             kind="tenant.admin_changed",
-            dedupe_key=f"tenant.admin_changed:{tenant.company_number}:{now.isoformat()}:{address}",
+            dedupe_key=f"tenant.admin_changed:{change}:{address}",
             recipient=address,
             payload={**payload, "recipient_role": role},
             at=now,

@@ -189,7 +189,7 @@ class Pickups:
             session,
             channel="mail",
             kind="pickup.ready",
-            dedupe_key=f"pickup.ready:{subscriber.id}:{now.isoformat()}:{subscriber.email}",
+            dedupe_key=f"pickup.ready:{_digest(link)}",
             recipient=subscriber.email,
             payload={
                 "company_number": subscriber.tenant.company_number,
