@@ -47,8 +47,9 @@ def events(
     query: Annotated[AuditQuery, Query()], caller: Operator, services: ServicesDep
 ) -> list[dict[str, Any]]:
     company_number = query.company_number
+    if company_number is not None:
+        own_tenant(caller, company_number, "tenant", company_number)
     if caller.role == "tenant-admin":
-        own_tenant(caller, company_number or "", "tenant", company_number or "")
         company_number = caller.company_number
     wanted = AuditFilter(
         company_number=company_number,

@@ -95,8 +95,9 @@ def list_certificates(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
+    if company_number is not None:
+        own_tenant(caller, company_number, "tenant", company_number)
     if caller.role == "tenant-admin":
-        own_tenant(caller, company_number or "", "tenant", company_number or "")
         company_number = caller.company_number
     wanted = CertificateFilter(company_number, state, expiring_before, q, limit, offset)
     return [view.to_dict() for view in list_views(services.lifecycle, wanted)]

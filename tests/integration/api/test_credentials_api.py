@@ -68,7 +68,9 @@ def test_the_challenge_moves_only_after_an_attempt(api, link):
 def test_helpdesk_reset_lifts_the_lock_and_gives_24_hours(api, tokens, link, clock):
     for _ in range(3):
         fail(api, link, password="Wrong-pass-1")
-    reset = api.post(f"{CREDENTIALS}/reset", json={"ticket": "T-5"}, headers=bearer(tokens["helpdesk"]))
+    reset = api.post(
+        f"{CREDENTIALS}/reset", json={"ticket": "T-5"}, headers=bearer(tokens["helpdesk"])
+    )
     assert reset.status_code == 201, reset.text
     assert reset.headers["cache-control"] == "no-store"
     temporary = reset.json()["temporary_password"]

@@ -54,9 +54,7 @@ def test_pkcs12_download_is_protected_by_the_subscribers_password(api, tokens, s
     answer = login(api, last_link(services), pkcs12=True)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/x-pkcs12"
-    key, certificate, _chain = pkcs12.load_key_and_certificates(
-        answer.content, PASSWORD.encode()
-    )
+    key, certificate, _chain = pkcs12.load_key_and_certificates(answer.content, PASSWORD.encode())
     assert key is not None
     assert certificate is not None
     assert "CN=taro" in certificate.subject.rfc4514_string()
@@ -68,7 +66,12 @@ def test_a_pickup_link_is_single_use(api, tokens, services):
     assert login(api, token, csr=make_csr().decode()).status_code == 200
     again = api.post(
         f"/api/v1/pickup/{token}",
-        json={"user_id": USER, "password": PASSWORD, "challenge": "1234", "csr": make_csr().decode()},
+        json={
+            "user_id": USER,
+            "password": PASSWORD,
+            "challenge": "1234",
+            "csr": make_csr().decode(),
+        },
     )
     assert again.status_code == 404
     assert again.headers["content-type"] == "application/problem+json"
@@ -106,7 +109,9 @@ def test_first_pickup_of_a_reissue_revokes_the_predecessor(api, tokens, services
     old = issue(api, tokens["helpdesk"])
     body = {"reason": "pc-change", "revoke_old": "on-pickup", "pickup": True, "ticket": "T-9"}
     ordered = api.post(
-        f"/api/v1/certificates/{old['serial']}/reissue", json=body, headers=bearer(tokens["helpdesk"])
+        f"/api/v1/certificates/{old['serial']}/reissue",
+        json=body,
+        headers=bearer(tokens["helpdesk"]),
     )
     assert ordered.status_code == 202, ordered.text
     still = api.get(f"/api/v1/certificates/{old['serial']}", headers=bearer(tokens["helpdesk"]))
@@ -137,7 +142,9 @@ def test_user_change_by_pickup_mails_the_new_user(api, tokens, services):
     old = issue(api, tokens["helpdesk"])
     body = {"reason": "user-change", "new_email": "ken@acme.example.jp", "pickup": True}
     ordered = api.post(
-        f"/api/v1/certificates/{old['serial']}/reissue", json=body, headers=bearer(tokens["helpdesk"])
+        f"/api/v1/certificates/{old['serial']}/reissue",
+        json=body,
+        headers=bearer(tokens["helpdesk"]),
     )
     assert ordered.status_code == 202, ordered.text
     with services.sessions() as session:
