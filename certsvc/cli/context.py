@@ -28,6 +28,12 @@ class CliContext:
     def services(self) -> Services:
         return Services(self.settings)
 
+    def close(self) -> None:
+        """Close database connections (in-process runs, e.g. tests, outlive the command)."""
+        services = self.__dict__.get("services")
+        if services is not None and "engine" in services.__dict__:
+            services.engine.dispose()
+
     def actor(self, ticket: str | None = None) -> Actor:
         """Operators on the box act as ``cli:<login name>``."""
         import getpass  # noqa: PLC0415 - only needed for changes

@@ -64,6 +64,7 @@ class CertsvcGroup(click.Group):
 def main(ctx: click.Context, config_file: str | None) -> None:
     """certsvc: client-certificate lifecycle management."""
     ctx.obj = CliContext(config_file)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:
