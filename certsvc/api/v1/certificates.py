@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from certsvc import audit
 from certsvc.api.auth import Operator, ServicesDep, own_tenant
 from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
-from certsvc.audit import AuditFilter
+from certsvc.audit import Actor, AuditFilter
 from certsvc.errors import InputError
 from certsvc.lifecycle import CsrKey, Issued, list_views
 from certsvc.pickup import Deferred, PickupTicket
@@ -36,6 +36,10 @@ def _owned(services: Services, caller: Principal, serial: str) -> CertificateVie
     return view
 
 
+def _owner(view: CertificateView) -> tuple[str, str]:
+    return view.company_number, view.user_id
+
+
 def _csr(services: Services, csr: str | None) -> CsrKey | None:
     if csr is None:
         return None
@@ -45,10 +49,22 @@ def _csr(services: Services, csr: str | None) -> CsrKey | None:
     return CsrKey(csr.encode())
 
 
-def _pickup_answer(ticket: PickupTicket, view: CertificateView | None = None) -> JSONResponse:
-    body: dict[str, Any] = {
-        "pickup": {"action": ticket.action, "expires_at": ticket.expires_at.isoformat()}
-    }
+def _pickup(ticket: PickupTicket) -> dict[str, Any]:
+    return {"pickup": {"action": ticket.action, "expires_at": ticket.expires_at.isoformat()}}
+
+
+def _defer(
+    services: Services,
+    pickup: bool,
+    subscriber: tuple[str, str],
+    deferred: Deferred,
+    by: Actor,
+    view: CertificateView | None = None,
+) -> JSONResponse:
+    """No CSR: the issuance waits for the subscriber's key at pickup (202), if asked for."""
+    if not pickup:
+        raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
+    body = _pickup(services.pickups.defer(*subscriber, deferred, by))
     if view is not None:
         body["certificate"] = view.to_dict()
     return JSONResponse(body, status_code=202)
@@ -72,12 +88,8 @@ def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
     by = caller.actor(body.ticket)
     key = _csr(services, body.csr)
     if key is None:
-        if not body.pickup:
-            raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
-        deferred = Deferred("issue")
-        return _pickup_answer(
-            services.pickups.defer(body.company_number, body.user_id, deferred, by)
-        )
+        owner = (body.company_number, body.user_id)
+        return _defer(services, body.pickup, owner, Deferred("issue"), by)
     issued = services.lifecycle.issue(
         body.company_number, body.user_id, key, by, awaiting_pickup=body.pickup
     )
@@ -132,12 +144,8 @@ def renew(serial: str, body: RenewBody, caller: Operator, services: ServicesDep)
     by = caller.actor(body.ticket)
     key = _csr(services, body.csr)
     if key is None:
-        if not body.pickup:
-            raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
         deferred = Deferred("renew", view.serial, revoke_old=body.revoke_old)
-        return _pickup_answer(
-            services.pickups.defer(view.company_number, view.user_id, deferred, by), view
-        )
+        return _defer(services, body.pickup, _owner(view), deferred, by, view)
     issued = services.lifecycle.renew(serial, key, by, revoke_old=body.revoke_old)
     return _issued(services, issued, caller, body.ticket, body.pickup)
 
@@ -148,12 +156,8 @@ def reissue(serial: str, body: ReissueBody, caller: Operator, services: Services
     by = caller.actor(body.ticket)
     key = _csr(services, body.csr)
     if key is None:
-        if not body.pickup:
-            raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
         deferred = Deferred("reissue", view.serial, body.reason, body.revoke_old, body.new_email)
-        return _pickup_answer(
-            services.pickups.defer(view.company_number, view.user_id, deferred, by), view
-        )
+        return _defer(services, body.pickup, _owner(view), deferred, by, view)
     issued = services.lifecycle.reissue(
         serial, body.reason, key, by, revoke_old=body.revoke_old, new_email=body.new_email
     )
@@ -170,5 +174,4 @@ def revoke(serial: str, body: RevokeBody, caller: Operator, services: ServicesDe
 @router.post("/{serial}/pickup", status_code=201, summary="Mail a (new) pickup link")
 def pickup_link(serial: str, body: TicketBody, caller: Operator, services: ServicesDep) -> Any:
     view = _owned(services, caller, serial)
-    ticket = services.pickups.for_certificate(view.serial or "", caller.actor(body.ticket))
-    return {"pickup": {"action": ticket.action, "expires_at": ticket.expires_at.isoformat()}}
+    return _pickup(services.pickups.for_certificate(view.serial or "", caller.actor(body.ticket)))
