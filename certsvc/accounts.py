@@ -126,13 +126,12 @@ class Accounts:
             ok = row is not None and self.secrets.number_matches(
                 row.registration_windows, row.subscriber_id, number
             )
-            if row is None:
-                self.secrets.burn(number)
-            elif ok and not _locked(row, now):
+            if row is not None and ok and not _locked(row, now):
                 until = now + timedelta(minutes=self.rules.self_reset_minutes)
                 actor = subscriber_actor(row.subscriber)
                 return self._issue_temporary(session, row, actor, "self-service", until)
-            elif not _locked(row, now):
+            self.secrets.burn(number)  # as slow as the success path's password hash
+            if row is not None and not _locked(row, now):
                 self._fail(session, row, now)
         raise AuthenticationFailed(FAILED)
 
