@@ -291,3 +291,21 @@ class Pickup(Base):
 
     subscriber: Mapped[Subscriber] = relationship()
     certificate: Mapped[Certificate | None] = relationship()
+
+
+class JobRun(Base):
+    """A scheduled job done for one business date: a second run for the date does nothing.
+
+    Written in the same transaction as the date's reminders, so a crash never records a
+    date whose work was lost; the highest date tells a catch-up where to start.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "business_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    business_date: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]]

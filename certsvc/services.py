@@ -24,6 +24,9 @@ from certsvc.gateway.runtime import Gateway
 from certsvc.idempotency import IdempotencyStore
 from certsvc.lifecycle import Lifecycle
 from certsvc.maintenance import MaintenanceCalendar
+from certsvc.notify.drain import OutboxDrainer, SenderRegistry
+from certsvc.notify.smtp import MailSender
+from certsvc.notify.templates import MailRenderer
 from certsvc.pickup import Pickups
 from certsvc.tokens import Tokens
 
@@ -89,6 +92,28 @@ class Services:
     @cached_property
     def idempotency(self) -> IdempotencyStore:
         return IdempotencyStore(self.sessions, self.clock, self.secrets.pepper)
+
+    @cached_property
+    def mail_renderer(self) -> MailRenderer:
+        override = self.settings.mail.templates_dir
+        directory = str(self.settings.path(override, "")) if override else ""
+        return MailRenderer(self.settings.zone, self.settings.reminders.renewal_url, directory)
+
+    @cached_property
+    def senders(self) -> SenderRegistry:
+        """One sender per outbox channel; register a new channel here (one line)."""
+        registry = SenderRegistry()
+        registry.register("mail", MailSender(self.settings.mail, self.mail_renderer, self.clock))
+        return registry
+
+    @cached_property
+    def outbox(self) -> OutboxDrainer:
+        return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
+
+    def close(self) -> None:
+        """Dispose of the engine's pooled connections, if one was opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

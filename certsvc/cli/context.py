@@ -29,10 +29,9 @@ class CliContext:
         return Services(self.settings)
 
     def close(self) -> None:
-        """Close database connections (in-process runs, e.g. tests, outlive the command)."""
-        services = self.__dict__.get("services")
-        if services is not None and "engine" in services.__dict__:
-            services.engine.dispose()
+        """Return pooled database connections when the command ends."""
+        if "services" in self.__dict__:
+            self.services.close()
 
     def actor(self, ticket: str | None = None) -> Actor:
         """Operators on the box act as ``cli:<login name>``."""

@@ -70,9 +70,11 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 def _register() -> None:
     from certsvc.cli import ca, cert, demo, directory, serve, setup, token  # noqa: PLC0415
     from certsvc.cli.maintenance import maintenance  # noqa: PLC0415 - import cycle
+    from certsvc.cli.scheduling import nightly, outbox, scheduler  # noqa: PLC0415 - import cycle
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo, maintenance, serve.serve, token.token):
+    extra = (demo.demo, maintenance, serve.serve, token.token, nightly, outbox, scheduler)
+    for command in (*commands, *extra):
         main.add_command(command)
 
 

@@ -6,10 +6,12 @@ same event twice is a no-op rather than a second mail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from certsvc.models import OutboxMessage
@@ -43,3 +45,52 @@ def enqueue(
         )
     )
     return True
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue in bulk (reminders); the same fields ``enqueue`` takes."""
+
+    channel: str
+    kind: str
+    dedupe_key: str
+    recipient: str
+    payload: dict[str, Any]
+
+
+def enqueue_many(session: Session, messages: Sequence[NewMessage], at: datetime) -> int:
+    """Queue every message whose ``dedupe_key`` is new, with one insert per chunk.
+
+    The nightly run queues thousands of reminders; one query per message would make its
+    cost grow with round trips instead of rows. Returns how many were queued.
+    """
+    queued = 0
+    for start in range(0, len(messages), _CHUNK):
+        chunk = {message.dedupe_key: message for message in messages[start : start + _CHUNK]}
+        known = set(
+            session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+            )
+        )
+        rows = [_row(message, at) for key, message in chunk.items() if key not in known]
+        if rows:
+            session.execute(insert(OutboxMessage), rows)
+            queued += len(rows)
+    return queued
+
+
+_CHUNK = 500
+
+
+def _row(message: NewMessage, at: datetime) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "kind": message.kind,
+        "dedupe_key": message.dedupe_key,
+        "recipient": message.recipient,
+        "payload": message.payload,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
