@@ -12,6 +12,7 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── MaintenanceWindow        changes are refused while the window is open
     ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
     ├── PermissionDenied         the caller's role may not do this
+    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         ├── CARejected           the CA refused the request (policy, bad input)
@@ -80,6 +81,10 @@ class AuthenticationFailed(CertsvcError):
 
 class PermissionDenied(CertsvcError):
     """The caller is known but its role may not do this."""
+
+
+class DeliveryFailed(CertsvcError):
+    """A message was not accepted by its recipient; the outbox retries it later."""
 
 
 class CAError(CertsvcError):

@@ -309,3 +309,16 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     counts: Mapped[dict[str, Any]]
+
+
+Index("ix_feed_changes_at", FeedChange.at)
+
+
+class FeedPrune(Base):
+    """The change log was trimmed through ``through_version``: older ``since`` values get 410."""
+
+    __tablename__ = "feed_prunes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_version: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime]

@@ -95,9 +95,11 @@ def subscriber(services: Services) -> tuple[str, str]:
 @pytest.fixture
 def client(services: Services) -> TestClient:
     """The HTTP app in-process, without its background loop: tests drive ``poll_once``."""
+    services.gateway.poll_once()
     return TestClient(create_app(services))
 
 
+@pytest.fixture
 def smtp_server() -> Iterator[tuple[LoopbackController, Recorder]]:
     """A real SMTP server on a free loopback port; the recorder holds what it accepted."""
     recorder = Recorder()

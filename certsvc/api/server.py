@@ -14,6 +14,8 @@ from certsvc.services import Services
 def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
     """A uvicorn config for ``services``; HTTPS when ``[http] tls_cert/tls_key`` are set."""
     http = services.settings.http
+    if services.settings.webhooks.urls:
+        services.gateway.webhooks  # noqa: B018 - checks the webhook secrets before serving
     if bool(http.tls_cert) != bool(http.tls_key):
         raise ConfigError("config keys http.tls_cert and http.tls_key must be set together")
     tls = {}

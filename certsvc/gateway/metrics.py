@@ -15,46 +15,26 @@ class GatewayMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        registry = self.registry
-        self.checks = Counter(
-            "certsvc_gateway_checks", "auth_request checks by result", ["result"], registry=registry
-        )
+        self.checks = self._counter("gateway_checks", "auth_request checks by result", "result")
         self.check_result = {result: self.checks.labels(result) for result in CHECK_RESULTS}
-        self.feed_version = Gauge(
-            "certsvc_feed_version", "feed version this instance serves", registry=registry
+        self.feed_version = self._gauge("feed_version", "feed version this instance serves")
+        self.allowlist_entries = self._gauge("allowlist_entries", "allowlist entries in memory")
+        self.feed_poll_errors = self._counter("feed_poll_errors", "failed background rounds")
+        self.crl_next_update = self._gauge(
+            "crl_next_update_timestamp_seconds", "nextUpdate of the CRL served", "ca"
         )
-        self.allowlist_entries = Gauge(
-            "certsvc_allowlist_entries",
-            "certificates in the in-memory allowlist",
-            registry=registry,
+        self.crl_number = self._gauge("crl_number", "CRL number served", "ca")
+        self.crl_stale = self._gauge(
+            "crl_stale", "1 when the CRL served is past nextUpdate (gateways refuse all)", "ca"
         )
-        self.feed_poll_errors = Counter(
-            "certsvc_feed_poll_errors", "failed polls of the feed version", registry=registry
-        )
-        self.crl_next_update = Gauge(
-            "certsvc_crl_next_update_timestamp_seconds",
-            "nextUpdate of the CRL served, per CA",
-            ["ca"],
-            registry=registry,
-        )
-        self.crl_number = Gauge(
-            "certsvc_crl_number", "CRL number served, per CA", ["ca"], registry=registry
-        )
-        self.crl_stale = Gauge(
-            "certsvc_crl_stale",
-            "1 when the CRL served is past its nextUpdate (gateways refuse every client)",
-            ["ca"],
-            registry=registry,
-        )
-        self.crl_refresh_errors = Counter(
-            "certsvc_crl_refresh_errors", "failed CRL rebuilds", registry=registry
-        )
-        self.webhooks = Counter(
-            "certsvc_webhook_deliveries",
-            "webhook delivery attempts",
-            ["outcome"],
-            registry=registry,
-        )
+        self.crl_refresh_errors = self._counter("crl_refresh_errors", "failed CRL rebuilds")
+        self.webhooks = self._counter("webhook_deliveries", "webhook deliveries", "outcome")
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(f"certsvc_{name}", documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(f"certsvc_{name}", documentation, labels, registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

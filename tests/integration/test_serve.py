@@ -22,8 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certsvc.clock import SystemClock
+from certsvc.directory import NewSubscriber
+from certsvc.lifecycle import CsrKey
+from certsvc.policy import RevocationReason
 from certsvc.services import Services
-from tests.conftest import make_settings
+from tests.conftest import COMPANY, OPERATOR, USER, make_settings
+from tests.keys import make_csr
 
 
 def free_port() -> int:
@@ -136,3 +140,35 @@ def _client_tls(highest: ssl.TLSVersion) -> ssl.SSLContext:
         context.minimum_version = ssl.TLSVersion.TLSv1
         context.maximum_version = highest
     return context
+
+
+def test_openssl_ocsp_client_against_serve(initialised, database_url, tmp_path):
+    services = Services(make_settings(initialised, database_url), SystemClock())
+    services.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
+    services.directory.add_subscriber(NewSubscriber(COMPANY, USER, "t@acme.example.jp"), OPERATOR)
+    issued = services.lifecycle.issue(COMPANY, USER, CsrKey(make_csr()), OPERATOR)
+    issuing, root = (
+        c.public_bytes(serialization.Encoding.PEM) for c in services.adapter.trust_chain()
+    )
+    (tmp_path / "issuing.pem").write_bytes(issuing)
+    (tmp_path / "chain.pem").write_bytes(issuing + root)
+    (tmp_path / "leaf.pem").write_text(issued.certificate_pem)
+
+    def ask(url: str) -> str:
+        result = subprocess.run(
+            ["openssl", "ocsp", "-issuer", "issuing.pem", "-cert", "leaf.pem",
+             "-CAfile", "chain.pem", "-url", f"{url}/ocsp"],
+            capture_output=True, text=True, check=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert "Response verify OK" in result.stderr
+        return result.stdout
+
+    with running_server(write_config(initialised, database_url), free_port()) as url:
+        assert "leaf.pem: good" in ask(url)
+        services.lifecycle.revoke(
+            issued.certificate.serial or "", RevocationReason.keyCompromise, OPERATOR
+        )
+        answer = ask(url)
+        assert "leaf.pem: revoked" in answer
+        assert "Reason: keyCompromise" in answer
+    services.engine.dispose()
