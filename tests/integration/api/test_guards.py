@@ -49,6 +49,14 @@ def test_reads_and_the_gateway_feed_keep_working_during_maintenance(api, tokens,
     clock.set(maintenance_opens + timedelta(hours=2))
     assert api.get("/crl/issuing.crl").status_code == 200
     assert api.head("/crl/issuing.crl").status_code == 200
+    services.gateway.poll_once()  # what the serving loop does
+    allowlist = api.get("/gateway/allowlist")
+    assert allowlist.status_code == 200
+    assert serial in allowlist.text
+    ocsp = api.post(
+        "/ocsp", content=b"not DER", headers={"Content-Type": "application/ocsp-request"}
+    )
+    assert ocsp.status_code != 503  # an OCSP POST is a read of the feed
     shown = api.get(f"/api/v1/certificates/{serial}", headers=bearer(tokens["helpdesk"]))
     assert shown.status_code == 200
     assert api.get("/api/v1/audit", headers=bearer(tokens["admin"])).status_code == 200
