@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from certsvc.errors import ConfigError
 
 CONFIG_ENV = "CERTSVC_CONFIG"
 HOME_ENV = "CERTSVC_HOME"
+MAIL_PASSWORD_ENV = "CERTSVC_MAIL_PASSWORD"
 
 
 class Section(BaseModel):
@@ -118,6 +119,57 @@ class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+OCCURRENCES = ("first", "second", "third", "fourth", "last")
+_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class MaintenanceSettings(Section):
+    """The monthly maintenance window: ``occurrence`` ``weekday`` of each month, business time.
+
+    The window opens at ``start`` on that day and closes at ``end``, on the next day when
+    ``end`` is not later than ``start`` (19:00 to 08:00 spans the night).
+    """
+
+    enabled: bool = True
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "saturday"
+    occurrence: Literal["first", "second", "third", "fourth", "last"] = "last"
+    start: str = Field(default="19:00", pattern=_CLOCK_TIME)
+    end: str = Field(default="08:00", pattern=_CLOCK_TIME)
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class LimitSettings(Section):
+    """Caps on what a client may send to the HTTP API."""
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_csr_bytes: int = Field(default=16 * 1024, ge=1024, le=64 * 1024)
+
+
+class PickupSettings(Section):
+    valid_days: int = Field(default=14, ge=1, le=90)
+    link_base_url: str = "https://certsvc.example.jp/pickup"
+
+
+class CredentialSettings(Section):
+    """Rules of the registration letter's credentials (domain.md, "Credentials")."""
+
+    password_max_age_days: int = Field(default=90, ge=1)
+    password_history: int = Field(default=2, ge=0, le=10)
+    max_failures: int = Field(default=3, ge=1, le=20)
+    self_reset_minutes: int = Field(default=60, ge=1)
+    helpdesk_reset_hours: int = Field(default=24, ge=1)
+    helpdesk_days: tuple[Weekday, ...] = ("tuesday", "thursday")
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    pepper_file: str = ""  # empty: <home>/credentials.pepper, generated on first use
+
+
 class HTTPSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -142,6 +194,55 @@ class WebhookSettings(Section):
     max_attempts: int = Field(default=10, ge=1)
 
 
+class MailSettings(Section):
+    """The SMTP server the outbox's mail sender talks to (aiosmtplib)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    password: SecretStr = SecretStr("")  # or env CERTSVC_MAIL_PASSWORD
+    from_: str = Field(default="certsvc@localhost", alias="from")
+    reply_to: str = ""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    tls_ca_file: str = ""  # extra CA bundle to verify the server; system store otherwise
+    templates_dir: str = ""  # operator overrides, looked up before the built-in templates
+
+    def resolved_password(self) -> str:
+        """The configured password, else ``$CERTSVC_MAIL_PASSWORD``; never logged."""
+        return self.password.get_secret_value() or os.environ.get(MAIL_PASSWORD_ENV, "")
+
+
+class ReminderSettings(Section):
+    days_before: tuple[int, ...] = (60, 30, 14, 7, 1)
+    renewal_url: str = ""  # shown in reminders; empty: "ask your administrator"
+
+    @field_validator("days_before")
+    @classmethod
+    def _sane_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(day < 0 or day > 366 for day in value) or len(set(value)) != len(value):
+            raise ValueError("days_before takes distinct day counts from 0 to 366")
+        return tuple(sorted(value, reverse=True))
+
+
+class OutboxSettings(Section):
+    retry_first_seconds: int = Field(default=60, ge=1)
+    retry_max_seconds: int = Field(default=3600, ge=1)
+    give_up_after_hours: int = Field(default=168, ge=0)  # 0: retry for ever
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    lease_seconds: int = Field(default=600, ge=30)
+
+
+class SchedulerSettings(Section):
+    nightly_at: str = Field(default="00:05", pattern=_CLOCK_TIME)
+    drain_interval_seconds: int = Field(default=60, ge=5)
+    misfire_grace_seconds: int = Field(default=21_600, ge=1)
+    max_catch_up_days: int = Field(default=62, ge=1, le=3660)
+    lock_file: str = ""  # SQLite only; empty: <database file>.scheduler.lock
+
+
 class Settings(Section):
     """All of certsvc's settings; ``home`` is resolved to an absolute path."""
 
@@ -155,9 +256,18 @@ class Settings(Section):
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
     crl_mirror: CRLMirrorSettings = CRLMirrorSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
+    limits: LimitSettings = LimitSettings()
+    pickup: PickupSettings = PickupSettings()
+    credentials: CredentialSettings = CredentialSettings()
     http: HTTPSettings = HTTPSettings()
     gateway: GatewaySettings = GatewaySettings()
     webhooks: WebhookSettings = WebhookSettings()
+
+    mail: MailSettings = MailSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     @property
     def home_dir(self) -> Path:

@@ -11,6 +11,8 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
     ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
+    ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
+    ├── PermissionDenied         the caller's role may not do this
     ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
@@ -77,6 +79,14 @@ class MaintenanceWindow(CertsvcError):
 
 class GatewayError(CertsvcError):
     """A gateway could not be updated (config test failed, reload not seen, socket error)."""
+
+
+class AuthenticationFailed(CertsvcError):
+    """Missing or wrong token or credentials; the message never says which part was wrong."""
+
+
+class PermissionDenied(CertsvcError):
+    """The caller is known but its role may not do this."""
 
 
 class DeliveryFailed(CertsvcError):

@@ -25,6 +25,7 @@ from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
+from certsvc.directory import change_email
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
 from certsvc.fingerprints import normalise_serial
 from certsvc.gateway.feed import record_change
@@ -135,7 +136,7 @@ class Lifecycle:
                     f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
             if new_email is not None:
-                _change_email(session, old, new_email, by, self.clock.now())
+                change_email(session, old.subscriber, new_email, by, self.clock.now())
             previous = Predecessor(
                 old.id, old.serial or "", action, revoke_old, RevocationReason(reason)
             )
@@ -486,19 +487,3 @@ def _get_certificate(session: Session, serial: str) -> Certificate:
 def _require_issued(row: Certificate, action: str) -> None:
     if row.state != ISSUED:
         raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
-
-
-def _change_email(session: Session, old: Certificate, email: str, by: Actor, now: datetime) -> None:
-    subscriber = old.subscriber
-    before = {"email": subscriber.email}
-    subscriber.email = email
-    session.flush()
-    audit.record(
-        session,
-        by,
-        "subscriber.change_email",
-        now,
-        company_number=subscriber.tenant.company_number,
-        before=before,
-        after={"email": email, "user_id": subscriber.user_id},
-    )

@@ -249,6 +249,111 @@ class MirroredCRLSource(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class ApiToken(Base):
+    """A bearer token of the HTTP API; only its SHA-256 is kept, so a leak reveals none."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | helpdesk | gateway | tenant-admin
+    company_number: Mapped[str | None] = mapped_column(String(32))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST with an ``Idempotency-Key``, replayed for a retry.
+
+    ``request_hash`` is keyed (HMAC), so a body holding a password cannot be guessed
+    back from it; ``status`` 0 marks a request still in progress.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Credential(Base):
+    """A subscriber's pickup credentials: password (argon2id) and registration number.
+
+    The registration number is kept as one keyed hash per 4-digit window (a challenge asks
+    for one window), never in clear; ``history`` holds the hashes of the previous
+    passwords the subscriber chose, so they cannot be reused.
+    """
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_set_at: Mapped[datetime]
+    temporary_until: Mapped[datetime | None]
+    history: Mapped[list[str]] = mapped_column(JSON, default=list)
+    registration_windows: Mapped[list[str]] = mapped_column(JSON)
+    challenge_position: Mapped[int] = mapped_column(Integer)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship()
+
+
+class Pickup(Base):
+    """A link mailed to a subscriber to collect a certificate; single use, expires.
+
+    Either the certificate is already issued (``certificate_id``), or the issuance waits
+    for the subscriber's key (``action`` with its parameters) and happens at pickup.
+    """
+
+    __tablename__ = "pickups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    action: Mapped[str] = mapped_column(String(16))  # collect | issue | renew | reissue
+    predecessor_serial: Mapped[str | None] = mapped_column(String(42))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    actor: Mapped[str] = mapped_column(String(128))
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship()
+    certificate: Mapped[Certificate | None] = relationship()
+
+
+class JobRun(Base):
+    """A scheduled job done for one business date: a second run for the date does nothing.
+
+    Written in the same transaction as the date's reminders, so a crash never records a
+    date whose work was lost; the highest date tells a catch-up where to start.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "business_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    business_date: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]]
+
+
 Index("ix_feed_changes_at", FeedChange.at)
 
 

@@ -13,13 +13,22 @@ from sqlalchemy import Engine
 
 from ca_adapters.base import AdapterContext, CAAdapter
 from ca_adapters.registry import load_adapter
+from certsvc.accounts import Accounts
 from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
 from certsvc.config import Settings
+from certsvc.credentials import Secrets, load_pepper
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
 from certsvc.gateway.runtime import Gateway
+from certsvc.idempotency import IdempotencyStore
 from certsvc.lifecycle import Lifecycle
+from certsvc.maintenance import MaintenanceCalendar
+from certsvc.notify.drain import OutboxDrainer, SenderRegistry
+from certsvc.notify.smtp import MailSender
+from certsvc.notify.templates import MailRenderer
+from certsvc.pickup import Pickups
+from certsvc.tokens import Tokens
 
 
 @dataclass
@@ -56,13 +65,58 @@ class Services:
             self.sessions, self.adapter, self.clock, self.settings.crl, self.settings.crl_mirror
         )
 
-    def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+    @cached_property
+    def maintenance(self) -> MaintenanceCalendar:
+        return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
 
     @cached_property
     def gateway(self) -> Gateway:
         return Gateway(self.settings, self.clock, self.sessions, self.crls)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        """Password hashing and keyed hashes under the server's pepper (made on first use)."""
+        path = self.settings.path(self.settings.credentials.pepper_file, "credentials.pepper")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Secrets.from_settings(self.settings.credentials, load_pepper(path))
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.sessions, self.clock, self.settings, self.secrets)
+
+    @cached_property
+    def pickups(self) -> Pickups:
+        return Pickups(self.sessions, self.clock, self.settings, self.lifecycle, self.accounts)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self.sessions, self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.sessions, self.clock, self.secrets.pepper)
+
+    @cached_property
+    def mail_renderer(self) -> MailRenderer:
+        override = self.settings.mail.templates_dir
+        directory = str(self.settings.path(override, "")) if override else ""
+        return MailRenderer(self.settings.zone, self.settings.reminders.renewal_url, directory)
+
+    @cached_property
+    def senders(self) -> SenderRegistry:
+        """One sender per outbox channel; register a new channel here (one line)."""
+        registry = SenderRegistry()
+        registry.register("mail", MailSender(self.settings.mail, self.mail_renderer, self.clock))
+        return registry
+
+    @cached_property
+    def outbox(self) -> OutboxDrainer:
+        return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
+
+    def close(self) -> None:
+        """Dispose of the engine's pooled connections, if one was opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

@@ -23,6 +23,7 @@ from certsvc.directory import NewSubscriber
 from certsvc.models import Base
 from certsvc.services import Services
 from tests import timestamps
+from tests.smtp import LoopbackController, Recorder
 
 POSTGRES_URL = os.environ.get("CERTSVC_TEST_DATABASE_URL", "")
 COMPANY, USER = "1001", "taro"
@@ -101,3 +102,36 @@ def client(services: Services) -> TestClient:
     """The HTTP app in-process, without its background loop: tests drive ``poll_once``."""
     services.gateway.poll_once()
     return TestClient(create_app(services))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[LoopbackController, Recorder]]:
+    """A real SMTP server on a free loopback port; the recorder holds what it accepted."""
+    recorder = Recorder()
+    controller = LoopbackController(recorder)
+    controller.start()
+    yield controller, recorder
+    controller.stop()
+
+
+@pytest.fixture
+def mail_services(
+    tmp_path: Path,
+    database_url: str,
+    clock: FixedClock,
+    smtp_server: tuple[LoopbackController, Recorder],
+) -> Iterator[Services]:
+    """Initialised services whose outbox mails go to ``smtp_server``."""
+    mail = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_server[0].port,
+        "from": "Certificate Desk <certs@example.jp>",
+        "reply_to": "helpdesk@example.jp",
+        "timeout_seconds": 5,
+    }
+    reminders = {"renewal_url": "https://certs.example.jp/renew"}
+    settings = make_settings(tmp_path / "home", database_url, mail=mail, reminders=reminders)
+    built = Services(settings, clock)
+    built.initialise()
+    yield built
+    built.engine.dispose()

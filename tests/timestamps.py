@@ -19,3 +19,9 @@ reminder_30 = day_after - timedelta(days=31)
 leap_day = datetime(2028, 2, 29, 12, 0, tzinfo=JST)
 utc_late_evening = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 """20:00 UTC is already 05:00 the next day in Tokyo."""
+
+maintenance_opens = datetime(2026, 11, 28, 19, 0, tzinfo=JST)
+"""The last Saturday of November 2026, 19:00: the maintenance window opens."""
+
+maintenance_closes = datetime(2026, 11, 29, 8, 0, tzinfo=JST)
+"""Sunday 08:00: the window closes."""

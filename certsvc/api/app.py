@@ -12,8 +12,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import allowlist, crl, ocsp, ops, problems
+from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
+from certsvc.api.guards import RequestGuard
 from certsvc.services import Services
 
 
@@ -31,6 +32,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(crl.router)
     app.include_router(allowlist.router)
     app.include_router(ocsp.router)
+    app.include_router(v1.router())
+    app.add_middleware(RequestGuard, services=services)
     app.add_middleware(CheckFastPath, checker=services.gateway.checker)
     return app
 

@@ -78,11 +78,15 @@ def _register() -> None:
         run,
         serve,
         setup,
+        token,
     )
+    from certsvc.cli.maintenance import maintenance  # noqa: PLC0415 - import cycle
+    from certsvc.cli.scheduling import nightly, outbox, scheduler  # noqa: PLC0415 - import cycle
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    gateway_commands = (gateway.gateway_config, gateway.gateway_agent, run.run)
-    for command in (*commands, demo.demo, ca_ops.reconcile, serve.serve, *gateway_commands):
+    operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
+    gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
+    for command in (*commands, *operations, scheduler, *gateway_commands):
         main.add_command(command)
     ca.ca.add_command(ca_ops.check)
 

@@ -1,7 +1,7 @@
 """gateway feed: change-log horizon and the index its pruning uses
 
 Revision ID: 0003_gateway
-Revises: 0001_core
+Revises: 0002_scheduler
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_gateway"
-down_revision: str | Sequence[str] | None = "0001_core"
+down_revision: str | Sequence[str] | None = "0002_scheduler"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

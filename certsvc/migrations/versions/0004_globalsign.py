@@ -1,7 +1,7 @@
 """pending request intents (reconcile after a lost CA answer), CRL mirror sources
 
 Revision ID: 0004_globalsign
-Revises: 0001_core
+Revises: 0003_gateway
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_globalsign"
-down_revision: str | Sequence[str] | None = "0001_core"
+down_revision: str | Sequence[str] | None = "0003_gateway"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
