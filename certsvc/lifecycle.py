@@ -9,27 +9,23 @@ signs inside that one transaction. Any error leaves nothing half-written.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
-from certsvc import audit, delivery, identifiers, records, upkeep
+from certsvc import audit, delivery, events, identifiers, records, upkeep
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
-from certsvc.fingerprints import normalise_serial
-from certsvc.gateway.feed import record_change
+from certsvc.fingerprints import normalise_serial, public_key_sha256
 from certsvc.models import Certificate
-from certsvc.notify.outbox import enqueue
 from certsvc.orders import (
     CsrKey,
     Issued,
@@ -43,14 +39,13 @@ from certsvc.orders import (
 )
 from certsvc.policy import (
     REISSUE_REASONS,
-    PublicKey,
     RevocationReason,
     check_public_key,
     load_csr,
     validity_for,
 )
 from certsvc.queries import CertificateFilter, list_certificates
-from certsvc.records import EXPIRED, ISSUED, PENDING, REVOKED, SubscriberRef
+from certsvc.records import EXPIRED, ISSUED, PENDING, SubscriberRef
 from certsvc.views import CertificateView, certificate_view, view_of
 
 __all__ = ["CsrKey", "Issued", "KeySource", "Lifecycle", "Reconciled", "ServerKey", "list_views"]
@@ -135,7 +130,7 @@ class Lifecycle:
                     f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
             if new_email is not None:
-                _change_email(session, old, new_email, by, self.clock.now())
+                events.change_email(session, old, new_email, by, self.clock.now())
             previous = Predecessor(
                 old.id, old.serial or "", action, revoke_old, RevocationReason(reason)
             )
@@ -253,7 +248,7 @@ class Lifecycle:
         elif row_id is not None:
             records.mark_issued(session, row_id, values, issued.ca_ref)
             upkeep.forget_intent(session, row_id)
-        self._record_events(session, values, order, now)
+        events.record_issued(session, values, order, now)
         if old is not None:
             self._settle_predecessor(session, old, order, now)
         values["email"] = order.subscriber.email
@@ -264,33 +259,6 @@ class Lifecycle:
         )
         return Issued(view, values["pem"], self._pkcs12(prepared, issued, view))
 
-    def _record_events(
-        self, session: Session, values: dict[str, Any], order: Order, now: datetime
-    ) -> None:
-        serial, subscriber = values["serial"], order.subscriber
-        record_change(session, "add", serial, values["sha256"], now)
-        after = {
-            "state": ISSUED,
-            "expiry_date": str(values["expiry_date"]),
-            "sha256": values["sha256"],
-        }
-        if order.predecessor is not None:
-            after["replaces"] = order.predecessor.serial
-        action = (
-            f"certificate.{order.predecessor.action}" if order.predecessor else "certificate.issue"
-        )
-        audit.record(
-            session,
-            order.by,
-            action,
-            now,
-            company_number=subscriber.company_number,
-            serial=serial,
-            after=after,
-        )
-        kind = f"{action}d" if action.endswith("e") else f"{action}ed"
-        self._notify(session, kind, serial, subscriber, values)
-
     def _settle_predecessor(
         self, session: Session, old: Predecessor, order: Order, now: datetime
     ) -> None:
@@ -298,7 +266,7 @@ class Lifecycle:
             return
         row = session.get_one(Certificate, old.id)
         if old.revoke_old == "now" and not order.revoke_failed:
-            self._mark_revoked(session, row, old.reason, order.by, now)
+            events.mark_revoked(session, row, old.reason, order.by, now)
             return
         grace = timedelta(days=self.settings.reissue.on_pickup_grace_days)
         row.revoke_due_at = now if order.revoke_failed else now + grace
@@ -337,41 +305,8 @@ class Lifecycle:
         with transaction(self.sessions) as session:
             row = _get_certificate(session, serial)
             _require_issued(row, "revoke")
-            self._mark_revoked(session, row, reason, by, self.clock.now())
+            events.mark_revoked(session, row, reason, by, self.clock.now())
             return certificate_view(row, self.settings.zone)
-
-    def _mark_revoked(
-        self, session: Session, row: Certificate, reason: RevocationReason, by: Actor, now: datetime
-    ) -> None:
-        changed = session.execute(
-            update(Certificate)
-            .where(Certificate.id == row.id, Certificate.state == ISSUED)
-            .values(
-                state=REVOKED,
-                revoked_at=now,
-                revocation_reason=reason.value,
-                revoke_due_at=None,
-                revoke_due_reason=None,
-            )
-            .execution_options(synchronize_session="fetch")
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"certificate {row.serial} is already {row.state}", row.serial)
-        session.refresh(row)
-        serial, subscriber = row.serial or "", records.subscriber_ref_of(row.subscriber)
-        record_change(session, "remove", serial, row.sha256 or "", now)
-        audit.record(
-            session,
-            by,
-            "certificate.revoke",
-            now,
-            company_number=subscriber.company_number,
-            serial=serial,
-            before={"state": ISSUED},
-            after={"state": REVOKED, "reason": reason.value},
-        )
-        values = {"expiry_date": row.expiry_date, "revocation_reason": reason.value}
-        self._notify(session, "certificate.revoked", serial, subscriber, values)
 
     def collect(self, serial: str, by: Actor) -> CertificateView:
         """Record the first pickup; it triggers the on-pickup revocation of the predecessor."""
@@ -431,48 +366,12 @@ class Lifecycle:
                 raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
             return row.pem
 
-    def _notify(
-        self,
-        session: Session,
-        kind: str,
-        serial: str,
-        subscriber: SubscriberRef,
-        values: dict[str, Any],
-    ) -> None:
-        """Queue the event mail to the subscriber in the change's own transaction."""
-        enqueue(
-            session,
-            channel="mail",
-            kind=kind,
-            dedupe_key=f"{kind}:{serial}:{subscriber.email}",
-            recipient=subscriber.email,
-            payload={
-                "serial": serial,
-                "company_number": subscriber.company_number,
-                "company_name": subscriber.tenant_name,
-                "user_id": subscriber.user_id,
-                "display_name": subscriber.display_name,
-                "locale": subscriber.locale,
-                "expiry_date": str(values.get("expiry_date")),
-                "revocation_reason": values.get("revocation_reason"),
-            },
-            at=self.clock.now(),
-        )
-
 
 def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[CertificateView]:
     """Certificates matching ``wanted``, as users see them."""
     with lifecycle.sessions() as session:
         rows = list_certificates(session, wanted)
         return [certificate_view(row, lifecycle.settings.zone) for row in rows]
-
-
-def public_key_sha256(public_key: PublicKey) -> str:
-    """The fingerprint of a SubjectPublicKeyInfo: how reconcile recognises a request."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
 
 
 def _get_certificate(session: Session, serial: str) -> Certificate:
@@ -486,19 +385,3 @@ def _get_certificate(session: Session, serial: str) -> Certificate:
 def _require_issued(row: Certificate, action: str) -> None:
     if row.state != ISSUED:
         raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
-
-
-def _change_email(session: Session, old: Certificate, email: str, by: Actor, now: datetime) -> None:
-    subscriber = old.subscriber
-    before = {"email": subscriber.email}
-    subscriber.email = email
-    session.flush()
-    audit.record(
-        session,
-        by,
-        "subscriber.change_email",
-        now,
-        company_number=subscriber.tenant.company_number,
-        before=before,
-        after={"email": email, "user_id": subscriber.user_id},
-    )
