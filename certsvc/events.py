@@ -46,14 +46,23 @@ def record_issued(session: Session, values: dict[str, Any], order: Order, now: d
         serial=serial,
         after=after,
     )
+    if order.key_lost:
+        return  # revoked in the same transaction: a mail would offer a useless certificate
     kind = f"{action}d" if action.endswith("e") else f"{action}ed"
     notify(session, kind, serial, subscriber, values, now)
 
 
 def mark_revoked(
-    session: Session, row: Certificate, reason: RevocationReason, by: Actor, now: datetime
+    session: Session,
+    row: Certificate,
+    reason: RevocationReason,
+    by: Actor,
+    now: datetime,
+    *,
+    mail: bool = True,
 ) -> None:
-    """Record a revocation the CA has made: once, off the allowlist, audited and mailed.
+    """Record a revocation the CA has made: once, off the allowlist, audited and mailed
+    (unless ``mail`` is False: the subscriber never had the certificate).
 
     :raises Conflict: the certificate is no longer issued (revoked or expired meanwhile).
     """
@@ -84,6 +93,8 @@ def mark_revoked(
         before={"state": ISSUED},
         after={"state": REVOKED, "reason": reason.value},
     )
+    if not mail:
+        return
     values = {"expiry_date": row.expiry_date, "revocation_reason": reason.value}
     notify(session, "certificate.revoked", serial, subscriber, values, now)
 

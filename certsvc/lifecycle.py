@@ -265,6 +265,8 @@ class Lifecycle:
         if old.revoke_old is None:
             return
         row = session.get_one(Certificate, old.id)
+        if row.state != ISSUED:
+            return  # revoked or expired meanwhile (a lost answer settled late): nothing to do
         if old.revoke_old == "now" and not order.revoke_failed:
             events.mark_revoked(session, row, old.reason, order.by, now)
             return
@@ -347,11 +349,23 @@ class Lifecycle:
         return upkeep.reconcile(self, by, older_than)
 
     def settle(self, row_id: int, issued: IssuedCertificate, order: Order) -> CertificateView:
-        """Record a CA's answer for a pending row found by ``reconcile``."""
+        """Record a CA's answer for a pending row found by ``reconcile``.
+
+        A certificate whose key was lost is revoked at the CA first (a failure leaves
+        the row pending for the next run), then recorded issued and revoked at once.
+        """
+        lost = RevocationReason.cessationOfOperation
+        if order.key_lost:
+            self.adapter.revoke(issued.certificate.serial_number, lost, self.clock.now())
         revoke_failed = self._revoke_predecessor_at_ca(order.predecessor)
         order = replace(order, revoke_failed=revoke_failed)
         with transaction(self.sessions) as session:
-            return self._finish(session, row_id, issued, order, None, None).certificate
+            view = self._finish(session, row_id, issued, order, None, None).certificate
+            if not order.key_lost:
+                return view
+            row = session.get_one(Certificate, row_id)
+            events.mark_revoked(session, row, lost, order.by, self.clock.now(), mail=False)
+            return certificate_view(row, self.settings.zone)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class Faults:
     serial_style: str = "upper"  # upper | lower-padded
     absolute_location: bool = False
     crl: str | None = None  # None | down | bad-signature | expired
+    broken_calls: set[tuple[str, int]] = field(default_factory=set)  # (method, serial): 500
 
 
 @dataclass
@@ -247,6 +248,8 @@ class FakeGlobalSign:
         return Answer(201, None, {"Location": location})
 
     def _certificate(self, method: str, serial: int, headers: Any, raw: bytes) -> Answer:
+        if (method, serial) in self.faults.broken_calls:
+            raise Problem(500, f"internal error on certificate {serial:X}")
         record = self.ca.get(serial)
         if method == "GET":
             with self._lock:
