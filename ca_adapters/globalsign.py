@@ -62,6 +62,7 @@ class GlobalSignCA:
     def __init__(self, context: AdapterContext) -> None:
         self._settings = context.settings.ca.globalsign
         self._clock = context.clock
+        self._zone = context.settings.zone
         self._sessions = context.sessions
         secret = os.environ.get(SECRET_ENV) or self._settings.api_secret
         _require_settings(self._settings.url, self._settings.api_key, secret)
@@ -84,9 +85,8 @@ class GlobalSignCA:
         """Post the request once, then poll until issued, rejected or out of time."""
         deadline = self.transport.deadline("issue", self._settings.issue_deadline_seconds)
         policy = self.policy(deadline)
-        body = request_body(
-            policy, request, self.transport.server_now(), self.transport.server_offset
-        )
+        server_now, offset = self.transport.server_now(), self.transport.server_offset
+        body = request_body(policy, request, server_now, offset, self._zone)
         response = self.transport.call(
             "POST", "/certificates", deadline, body=body, idempotent=False
         )
