@@ -46,6 +46,12 @@ def lose_answer(services, hvca, call):
     assert rows(services)[-1] == ("pending", None)
 
 
+def lose_reissue(services, hvca, old, key, reason="pc-change", **options):
+    """Reissue ``old`` while the fake drops its answer."""
+    lifecycle = services.lifecycle
+    lose_answer(services, hvca, lambda: lifecycle.reissue(old, reason, key, OPERATOR, **options))
+
+
 def at_ca(hvca, serial):
     return hvca.ca.get(int(serial, 16))
 
@@ -64,11 +70,7 @@ def mails_about(services, serial):
 def test_lost_reissue_revoking_now_is_linked_and_revokes_the_old_one(gs_services, hvca, clock):
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
-    lose_answer(
-        gs_services,
-        hvca,
-        lambda: gs_services.lifecycle.reissue(old, "pc-change", key, OPERATOR, revoke_old="now"),
-    )
+    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
     assert at_ca(hvca, old).status == "ISSUED"  # nothing happened to it yet
     clock.advance(LATER)
 
@@ -87,12 +89,8 @@ def test_lost_reissue_revoking_now_is_linked_and_revokes_the_old_one(gs_services
 def test_lost_reissue_revoking_on_pickup_leaves_the_old_one_due(gs_services, hvca, clock):
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
-    lose_answer(
-        gs_services,
-        hvca,
-        lambda: gs_services.lifecycle.reissue(
-            old, "user-change", key, OPERATOR, revoke_old="on-pickup", new_email="jiro@acme.jp"
-        ),
+    lose_reissue(
+        gs_services, hvca, old, key, "user-change", revoke_old="on-pickup", new_email="jiro@acme.jp"
     )
     clock.advance(LATER)
 
@@ -119,11 +117,7 @@ def test_lost_server_made_key_is_recorded_and_revoked_and_the_old_one_stays(
 ):
     old = issue(gs_services).certificate.serial
     key = ServerKey(b"correct horse battery")
-    lose_answer(
-        gs_services,
-        hvca,
-        lambda: gs_services.lifecycle.reissue(old, "pc-change", key, OPERATOR, revoke_old="now"),
-    )
+    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
     clock.advance(LATER)
 
     (found,) = gs_services.lifecycle.reconcile(OPERATOR).issued
@@ -149,11 +143,7 @@ def test_lost_server_made_key_is_recorded_and_revoked_and_the_old_one_stays(
 def test_lost_reissue_settles_although_the_old_one_was_revoked_meanwhile(gs_services, hvca, clock):
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
-    lose_answer(
-        gs_services,
-        hvca,
-        lambda: gs_services.lifecycle.reissue(old, "pc-change", key, OPERATOR, revoke_old="now"),
-    )
+    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
     gs_services.lifecycle.revoke(old, RevocationReason.keyCompromise, OPERATOR)
     clock.advance(LATER)
 
