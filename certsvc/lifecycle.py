@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
@@ -23,8 +22,8 @@ from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
-from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
-from certsvc.fingerprints import normalise_serial, public_key_sha256
+from certsvc.errors import CAError, CAUnavailable, Conflict, InputError
+from certsvc.fingerprints import public_key_sha256
 from certsvc.models import Certificate
 from certsvc.orders import (
     CsrKey,
@@ -123,7 +122,7 @@ class Lifecycle:
         prepared = self._prepare_key(key)
 
         def locate(session: Session) -> Order:
-            old = _get_certificate(session, serial)
+            old = records.certificate_by_serial(session, serial)
             allowed = (ISSUED,) if action == "reissue" else (ISSUED, EXPIRED)
             if old.state not in allowed:
                 raise Conflict(
@@ -300,13 +299,13 @@ class Lifecycle:
     def revoke(self, serial: str, reason: RevocationReason, by: Actor) -> CertificateView:
         """Revoke with an RFC 5280 reason; final, and a second revocation is an error."""
         with self.sessions() as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "revoke")
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "revoke")
             stored_serial = row.serial or ""
         self.adapter.revoke(int(stored_serial, 16), reason, self.clock.now())
         with transaction(self.sessions) as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "revoke")
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "revoke")
             events.mark_revoked(session, row, reason, by, self.clock.now())
             return certificate_view(row, self.settings.zone)
 
@@ -314,8 +313,8 @@ class Lifecycle:
         """Record the first pickup; it triggers the on-pickup revocation of the predecessor."""
         revoke_old: tuple[str, RevocationReason] | None = None
         with transaction(self.sessions) as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "collect")
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "collect")
             if row.picked_up_at is None:
                 now = self.clock.now()
                 row.picked_up_at, row.awaiting_pickup = now, False
@@ -371,11 +370,12 @@ class Lifecycle:
 
     def show(self, serial: str) -> CertificateView:
         with self.sessions() as session:
-            return certificate_view(_get_certificate(session, serial), self.settings.zone)
+            row = records.certificate_by_serial(session, serial)
+            return certificate_view(row, self.settings.zone)
 
     def pem(self, serial: str) -> str:
         with self.sessions() as session:
-            row = _get_certificate(session, serial)
+            row = records.certificate_by_serial(session, serial)
             if row.pem is None:
                 raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
             return row.pem
@@ -386,16 +386,3 @@ def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[Certific
     with lifecycle.sessions() as session:
         rows = list_certificates(session, wanted)
         return [certificate_view(row, lifecycle.settings.zone) for row in rows]
-
-
-def _get_certificate(session: Session, serial: str) -> Certificate:
-    stored = normalise_serial(serial)
-    row = session.scalar(select(Certificate).where(Certificate.serial == stored))
-    if row is None:
-        raise NotFound("certificate", stored)
-    return row
-
-
-def _require_issued(row: Certificate, action: str) -> None:
-    if row.state != ISSUED:
-        raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
