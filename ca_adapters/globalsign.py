@@ -10,7 +10,6 @@ information is the CA's own CRL, which certsvc mirrors (``MirroredCRL``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from datetime import datetime, timedelta
@@ -19,7 +18,6 @@ from typing import Any
 
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from ca_adapters.base import (
@@ -39,6 +37,7 @@ from ca_adapters.hvca_transport import (
     fail,
     json_body,
 )
+from certsvc import fingerprints
 from certsvc.errors import CARejected, CAUnavailable, CertsvcError, ConfigError, NotFound
 from certsvc.fingerprints import format_serial
 from certsvc.models import Certificate
@@ -63,6 +62,7 @@ class GlobalSignCA:
     def __init__(self, context: AdapterContext) -> None:
         self._settings = context.settings.ca.globalsign
         self._clock = context.clock
+        self._zone = context.settings.zone
         self._sessions = context.sessions
         secret = os.environ.get(SECRET_ENV) or self._settings.api_secret
         _require_settings(self._settings.url, self._settings.api_key, secret)
@@ -85,9 +85,8 @@ class GlobalSignCA:
         """Post the request once, then poll until issued, rejected or out of time."""
         deadline = self.transport.deadline("issue", self._settings.issue_deadline_seconds)
         policy = self.policy(deadline)
-        body = request_body(
-            policy, request, self.transport.server_now(), self.transport.server_offset
-        )
+        server_now, offset = self.transport.server_now(), self.transport.server_offset
+        body = request_body(policy, request, server_now, offset, self._zone)
         response = self.transport.call(
             "POST", "/certificates", deadline, body=body, idempotent=False
         )
@@ -95,7 +94,7 @@ class GlobalSignCA:
             fail(response, "issue")
         serial = serial_from_location(response.headers.get("Location", ""))
         issued = self._await(serial, deadline)
-        if _spki_sha256(issued.certificate) != _key_sha256(request):
+        if not _matches(issued, fingerprints.public_key_sha256(request.public_key)):
             raise CARejected(f"certificate {issued.ca_ref} was issued for another key", ADAPTER)
         return issued
 
@@ -212,7 +211,7 @@ class GlobalSignCA:
             rows = _stats_rows(response)
             for row in rows:
                 found = self.fetch(format_serial(_parse_serial(str(row["serial_number"]))))
-                if _spki_sha256(found.certificate) == public_key_sha256:
+                if _matches(found, public_key_sha256):
                     return found
             if not rows or not _has_next(response, page):
                 return None
@@ -337,15 +336,6 @@ def distribution_points(certificate: x509.Certificate) -> list[str]:
     ]
 
 
-def _spki_sha256(certificate: x509.Certificate) -> str:
-    der = certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
-
-
-def _key_sha256(request: IssueRequest) -> str:
-    der = request.public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
+def _matches(issued: IssuedCertificate, public_key_sha256: str) -> bool:
+    """Whether the CA certified the key we asked for (its answer may name another)."""
+    return fingerprints.public_key_sha256(issued.certificate.public_key()) == public_key_sha256

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -81,12 +82,17 @@ class Policy:
 
 
 def request_body(
-    policy: Policy, request: IssueRequest, server_now: datetime, offset: timedelta
+    policy: Policy,
+    request: IssueRequest,
+    server_now: datetime,
+    offset: timedelta,
+    zone: ZoneInfo,
 ) -> dict[str, Any]:
-    """The JSON for ``POST /certificates``; ``offset`` maps our clock onto the CA's."""
+    """The JSON for ``POST /certificates``; ``offset`` maps our clock onto the CA's, and
+    ``zone`` is the business zone whose day ends a clamped validity."""
     _check_key(policy, request)
     not_before, not_after = clamp_validity(
-        policy, request.not_before + offset, request.not_after, server_now
+        policy, request.not_before + offset, request.not_after, server_now, zone
     )
     body: dict[str, Any] = {
         "validity": {"not_before": not_before, "not_after": not_after},
@@ -98,21 +104,25 @@ def request_body(
     if not policy.ekus_static:
         body["extended_key_usages"] = [CLIENT_AUTH]
     if policy.key_signature == "REQUIRED":
-        if request.key_proof is None:
-            raise CARejected(
-                "the CA's policy requires a public key signature, which certsvc can only make "
-                "for keys it generates (use --pkcs12)",
-                ADAPTER,
-            )
-        body["public_key_signature"] = base64.b64encode(request.key_proof(_spki(request))).decode()
+        signature = _key_signature(policy, request)
+        if signature is not None:
+            body["public_key_signature"] = signature
     return body
 
 
 def clamp_validity(
-    policy: Policy, not_before: datetime, not_after: datetime, server_now: datetime
+    policy: Policy, not_before: datetime, not_after: datetime, server_now: datetime, zone: ZoneInfo
 ) -> tuple[int, int]:
-    """notBefore inside the CA's skew window around its "now"; validity within secondsmax."""
-    return _clamped(policy, _seconds(not_before), _seconds(not_after), _seconds(server_now))
+    """notBefore inside the CA's skew window around its "now"; validity within secondsmax.
+
+    A validity cut short by ``secondsmax`` still ends at the last second of a business
+    day (the day before the cut), so the certificate's expiry date, the TLS check and
+    the nightly invalidation agree, as for any other certificate.
+    """
+    start, end = _clamped(policy, _seconds(not_before), _seconds(not_after), _seconds(server_now))
+    if end < _seconds(not_after):
+        end = _day_end_at_or_before(end, zone)
+    return start, end
 
 
 def _clamped(policy: Policy, not_before: int, not_after: int, now: int) -> tuple[int, int]:
@@ -122,6 +132,13 @@ def _clamped(policy: Policy, not_before: int, not_after: int, now: int) -> tuple
     latest = now + policy.positive_skew - margin_high
     start = min(max(not_before, earliest), latest)
     return start, min(not_after, start + policy.seconds_max)
+
+
+def _day_end_at_or_before(limit: int, zone: ZoneInfo) -> int:
+    """The latest 23:59:59 (business time) not after ``limit`` (Unix seconds)."""
+    next_second = datetime.fromtimestamp(limit + 1, zone)
+    midnight = datetime.combine(next_second.date(), time(0, 0), tzinfo=zone)
+    return _seconds(midnight) - 1
 
 
 def _seconds(instant: datetime) -> int:
@@ -153,6 +170,25 @@ def _public_key(policy: Policy, request: IssueRequest) -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return pem.decode()
+
+
+def _key_signature(policy: Policy, request: IssueRequest) -> str | None:
+    """The ``public_key_signature`` a REQUIRED policy wants: proof of possession.
+
+    certsvc can sign only with keys it made. A subscriber's CSR proves possession by its
+    own self-signature, which the CA checks where the policy takes PKCS#10; under PKCS#8
+    nothing can stand in for the signature, so the request is refused before it is sent.
+    """
+    if request.key_proof is not None:
+        return base64.b64encode(request.key_proof(_spki(request))).decode()
+    if policy.key_format == "PKCS10":
+        return None  # the CSR sent as public_key carries the proof
+    raise CARejected(
+        "the CA's validation policy requires public_key_signature over a PKCS#8 public key, "
+        "and certsvc holds no private key for a subscriber's CSR: issue with a server-made "
+        "key (PKCS#12), or have the CA account's policy take PKCS#10",
+        ADAPTER,
+    )
 
 
 def _spki(request: IssueRequest) -> bytes:

@@ -9,28 +9,23 @@ signs inside that one transaction. Any error leaves nothing half-written.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
-from certsvc import audit, delivery, identifiers, records, upkeep
+from certsvc import audit, delivery, events, identifiers, records, upkeep
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
 from certsvc.directory import change_email
-from certsvc.errors import CAError, CAUnavailable, Conflict, InputError, NotFound
-from certsvc.fingerprints import normalise_serial
-from certsvc.gateway.feed import record_change
+from certsvc.errors import CAError, CAUnavailable, Conflict, InputError
+from certsvc.fingerprints import public_key_sha256
 from certsvc.models import Certificate
-from certsvc.notify.outbox import enqueue
 from certsvc.orders import (
     CsrKey,
     Issued,
@@ -44,14 +39,13 @@ from certsvc.orders import (
 )
 from certsvc.policy import (
     REISSUE_REASONS,
-    PublicKey,
     RevocationReason,
     check_public_key,
     load_csr,
     validity_for,
 )
 from certsvc.queries import CertificateFilter, list_certificates
-from certsvc.records import EXPIRED, ISSUED, PENDING, REVOKED, SubscriberRef
+from certsvc.records import EXPIRED, ISSUED, PENDING, SubscriberRef
 from certsvc.views import CertificateView, certificate_view, view_of
 
 __all__ = ["CsrKey", "Issued", "KeySource", "Lifecycle", "Reconciled", "ServerKey", "list_views"]
@@ -129,7 +123,7 @@ class Lifecycle:
         prepared = self._prepare_key(key)
 
         def locate(session: Session) -> Order:
-            old = _get_certificate(session, serial)
+            old = records.certificate_by_serial(session, serial)
             allowed = (ISSUED,) if action == "reissue" else (ISSUED, EXPIRED)
             if old.state not in allowed:
                 raise Conflict(
@@ -254,7 +248,7 @@ class Lifecycle:
         elif row_id is not None:
             records.mark_issued(session, row_id, values, issued.ca_ref)
             upkeep.forget_intent(session, row_id)
-        self._record_events(session, values, order, now)
+        events.record_issued(session, values, order, now)
         if old is not None:
             self._settle_predecessor(session, old, order, now)
         values["email"] = order.subscriber.email
@@ -265,41 +259,16 @@ class Lifecycle:
         )
         return Issued(view, values["pem"], self._pkcs12(prepared, issued, view))
 
-    def _record_events(
-        self, session: Session, values: dict[str, Any], order: Order, now: datetime
-    ) -> None:
-        serial, subscriber = values["serial"], order.subscriber
-        record_change(session, "add", serial, values["sha256"], now)
-        after = {
-            "state": ISSUED,
-            "expiry_date": str(values["expiry_date"]),
-            "sha256": values["sha256"],
-        }
-        if order.predecessor is not None:
-            after["replaces"] = order.predecessor.serial
-        action = (
-            f"certificate.{order.predecessor.action}" if order.predecessor else "certificate.issue"
-        )
-        audit.record(
-            session,
-            order.by,
-            action,
-            now,
-            company_number=subscriber.company_number,
-            serial=serial,
-            after=after,
-        )
-        kind = f"{action}d" if action.endswith("e") else f"{action}ed"
-        self._notify(session, kind, serial, subscriber, values)
-
     def _settle_predecessor(
         self, session: Session, old: Predecessor, order: Order, now: datetime
     ) -> None:
         if old.revoke_old is None:
             return
         row = session.get_one(Certificate, old.id)
+        if row.state != ISSUED:
+            return  # revoked or expired meanwhile (a lost answer settled late): nothing to do
         if old.revoke_old == "now" and not order.revoke_failed:
-            self._mark_revoked(session, row, old.reason, order.by, now)
+            events.mark_revoked(session, row, old.reason, order.by, now)
             return
         grace = timedelta(days=self.settings.reissue.on_pickup_grace_days)
         row.revoke_due_at = now if order.revoke_failed else now + grace
@@ -331,55 +300,22 @@ class Lifecycle:
     def revoke(self, serial: str, reason: RevocationReason, by: Actor) -> CertificateView:
         """Revoke with an RFC 5280 reason; final, and a second revocation is an error."""
         with self.sessions() as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "revoke")
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "revoke")
             stored_serial = row.serial or ""
         self.adapter.revoke(int(stored_serial, 16), reason, self.clock.now())
         with transaction(self.sessions) as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "revoke")
-            self._mark_revoked(session, row, reason, by, self.clock.now())
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "revoke")
+            events.mark_revoked(session, row, reason, by, self.clock.now())
             return certificate_view(row, self.settings.zone)
-
-    def _mark_revoked(
-        self, session: Session, row: Certificate, reason: RevocationReason, by: Actor, now: datetime
-    ) -> None:
-        changed = session.execute(
-            update(Certificate)
-            .where(Certificate.id == row.id, Certificate.state == ISSUED)
-            .values(
-                state=REVOKED,
-                revoked_at=now,
-                revocation_reason=reason.value,
-                revoke_due_at=None,
-                revoke_due_reason=None,
-            )
-            .execution_options(synchronize_session="fetch")
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"certificate {row.serial} is already {row.state}", row.serial)
-        session.refresh(row)
-        serial, subscriber = row.serial or "", records.subscriber_ref_of(row.subscriber)
-        record_change(session, "remove", serial, row.sha256 or "", now)
-        audit.record(
-            session,
-            by,
-            "certificate.revoke",
-            now,
-            company_number=subscriber.company_number,
-            serial=serial,
-            before={"state": ISSUED},
-            after={"state": REVOKED, "reason": reason.value},
-        )
-        values = {"expiry_date": row.expiry_date, "revocation_reason": reason.value}
-        self._notify(session, "certificate.revoked", serial, subscriber, values)
 
     def collect(self, serial: str, by: Actor) -> CertificateView:
         """Record the first pickup; it triggers the on-pickup revocation of the predecessor."""
         revoke_old: tuple[str, RevocationReason] | None = None
         with transaction(self.sessions) as session:
-            row = _get_certificate(session, serial)
-            _require_issued(row, "collect")
+            row = records.certificate_by_serial(session, serial)
+            records.require_issued(row, "collect")
             if row.picked_up_at is None:
                 now = self.clock.now()
                 row.picked_up_at, row.awaiting_pickup = now, False
@@ -413,52 +349,37 @@ class Lifecycle:
         return upkeep.reconcile(self, by, older_than)
 
     def settle(self, row_id: int, issued: IssuedCertificate, order: Order) -> CertificateView:
-        """Record a CA's answer for a pending row found by ``reconcile``."""
+        """Record a CA's answer for a pending row found by ``reconcile``.
+
+        A certificate whose key was lost is revoked at the CA first (a failure leaves
+        the row pending for the next run), then recorded issued and revoked at once.
+        """
+        lost = RevocationReason.cessationOfOperation
+        if order.key_lost:
+            self.adapter.revoke(issued.certificate.serial_number, lost, self.clock.now())
         revoke_failed = self._revoke_predecessor_at_ca(order.predecessor)
         order = replace(order, revoke_failed=revoke_failed)
         with transaction(self.sessions) as session:
-            return self._finish(session, row_id, issued, order, None, None).certificate
+            view = self._finish(session, row_id, issued, order, None, None).certificate
+            if not order.key_lost:
+                return view
+            row = session.get_one(Certificate, row_id)
+            events.mark_revoked(session, row, lost, order.by, self.clock.now(), mail=False)
+            return certificate_view(row, self.settings.zone)
 
     # -- reading ------------------------------------------------------------------------
 
     def show(self, serial: str) -> CertificateView:
         with self.sessions() as session:
-            return certificate_view(_get_certificate(session, serial), self.settings.zone)
+            row = records.certificate_by_serial(session, serial)
+            return certificate_view(row, self.settings.zone)
 
     def pem(self, serial: str) -> str:
         with self.sessions() as session:
-            row = _get_certificate(session, serial)
+            row = records.certificate_by_serial(session, serial)
             if row.pem is None:
                 raise Conflict(f"certificate {row.serial} is {row.state}: no PEM yet", row.serial)
             return row.pem
-
-    def _notify(
-        self,
-        session: Session,
-        kind: str,
-        serial: str,
-        subscriber: SubscriberRef,
-        values: dict[str, Any],
-    ) -> None:
-        """Queue the event mail to the subscriber in the change's own transaction."""
-        enqueue(
-            session,
-            channel="mail",
-            kind=kind,
-            dedupe_key=f"{kind}:{serial}:{subscriber.email}",
-            recipient=subscriber.email,
-            payload={
-                "serial": serial,
-                "company_number": subscriber.company_number,
-                "company_name": subscriber.tenant_name,
-                "user_id": subscriber.user_id,
-                "display_name": subscriber.display_name,
-                "locale": subscriber.locale,
-                "expiry_date": str(values.get("expiry_date")),
-                "revocation_reason": values.get("revocation_reason"),
-            },
-            at=self.clock.now(),
-        )
 
 
 def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[CertificateView]:
@@ -466,24 +387,3 @@ def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[Certific
     with lifecycle.sessions() as session:
         rows = list_certificates(session, wanted)
         return [certificate_view(row, lifecycle.settings.zone) for row in rows]
-
-
-def public_key_sha256(public_key: PublicKey) -> str:
-    """The fingerprint of a SubjectPublicKeyInfo: how reconcile recognises a request."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
-
-
-def _get_certificate(session: Session, serial: str) -> Certificate:
-    stored = normalise_serial(serial)
-    row = session.scalar(select(Certificate).where(Certificate.serial == stored))
-    if row is None:
-        raise NotFound("certificate", stored)
-    return row
-
-
-def _require_issued(row: Certificate, action: str) -> None:
-    if row.state != ISSUED:
-        raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)

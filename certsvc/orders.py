@@ -4,7 +4,7 @@ and what comes back. Shared by ``lifecycle`` and ``upkeep``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -42,11 +42,21 @@ class Issued:
 
 
 @dataclass(frozen=True)
+class Unsettled:
+    """A pending request that ``reconcile`` could not settle this run; it stays pending."""
+
+    request_id: int
+    error: str
+
+
+@dataclass(frozen=True)
 class Reconciled:
-    """What ``reconcile`` did: serials found issued at the CA, requests dropped."""
+    """What ``reconcile`` did: serials found issued at the CA, requests dropped, and the
+    requests left pending because asking the CA (or recording its answer) failed."""
 
     issued: list[str]
     dropped: int
+    failed: list[Unsettled] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,9 @@ class Order:
     predecessor: Predecessor | None
     awaiting_pickup: bool
     revoke_failed: bool = False
+    key_lost: bool = False
+    """certsvc made the key and it died with a lost CA answer: the certificate is recorded
+    revoked (``cessationOfOperation``) and nobody is mailed about its issue."""
 
 
 Locate = Callable[[Session], Order]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ca_adapters.base import IssuedCertificate
 from certsvc.errors import Conflict, NotFound
-from certsvc.fingerprints import format_serial, sha1_hex, sha256_hex
+from certsvc.fingerprints import format_serial, normalise_serial, sha1_hex, sha256_hex
 from certsvc.models import Certificate, Subscriber, Tenant, table_of
 from certsvc.policy import expiry_date_of, invalid_from_for
 
@@ -108,6 +108,24 @@ def subscriber_ref_of(subscriber: Subscriber) -> SubscriberRef:
         tenant.name,
         tenant.company_number,
     )
+
+
+def certificate_by_serial(session: Session, serial: str) -> Certificate:
+    """The stored certificate with the serial a user typed (any case, colons, zeros).
+
+    :raises InputError: not a serial. :raises NotFound: no such certificate.
+    """
+    stored = normalise_serial(serial)
+    row = session.scalar(select(Certificate).where(Certificate.serial == stored))
+    if row is None:
+        raise NotFound("certificate", stored)
+    return row
+
+
+def require_issued(row: Certificate, action: str) -> None:
+    """:raises Conflict: the certificate is pending, revoked or expired."""
+    if row.state != ISSUED:
+        raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
 
 
 def insert_certificate(session: Session, values: dict[str, Any]) -> int:

@@ -8,7 +8,7 @@ deleted when the row is settled.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
@@ -17,14 +17,18 @@ from sqlalchemy.orm import Session
 from certsvc import audit, records
 from certsvc.audit import Actor
 from certsvc.db import SessionFactory, transaction
+from certsvc.errors import CertsvcError
 from certsvc.gateway.feed import record_change
+from certsvc.logging import get_logger
 from certsvc.models import Certificate, PendingRequest
-from certsvc.orders import Order, Predecessor, Reconciled
+from certsvc.orders import Order, Predecessor, Reconciled, Unsettled
 from certsvc.policy import RevocationReason
 from certsvc.records import EXPIRED, ISSUED, PENDING
 
 if TYPE_CHECKING:
     from certsvc.lifecycle import Lifecycle
+
+log = get_logger("certsvc.upkeep")
 
 RECONCILE_AFTER = timedelta(minutes=15)
 """Pending rows younger than this may still have their CA call in flight; keep it above
@@ -114,47 +118,62 @@ def reconcile(lifecycle: Lifecycle, by: Actor, older_than: timedelta) -> Reconci
     written. A certificate found is recorded as the request intended (its predecessor
     linked and revoked as asked); one whose key certsvc made is revoked at once, since
     that key died with the lost call. A request the CA never issued is dropped and its
-    predecessor released, so it may be retried.
+    predecessor released, so it may be retried. A row whose settling fails (the CA is
+    down, the answer clashes with what is stored) stays pending for the next run and is
+    reported; the other rows are settled regardless.
     """
     now = lifecycle.clock.now()
     with lifecycle.sessions() as session:
         pending = session.execute(
-            select(Certificate.id, Certificate.public_key_sha256, Certificate.requested_at).where(
-                Certificate.state == PENDING, Certificate.requested_at <= now - older_than
-            )
+            select(Certificate.id, Certificate.public_key_sha256, Certificate.requested_at)
+            .where(Certificate.state == PENDING, Certificate.requested_at <= now - older_than)
+            .order_by(Certificate.id)
         ).all()
     settled: list[str] = []
     dropped = 0
+    failed: list[Unsettled] = []
     for row_id, key_hash, requested_at in pending:
-        found = lifecycle.adapter.find_issued(key_hash, requested_at - RECONCILE_SKEW, now)
-        if found is None:
-            abandon(lifecycle.sessions, row_id)
-            dropped += 1
+        try:
+            serial = _settle_one(lifecycle, by, row_id, key_hash, requested_at - RECONCILE_SKEW)
+        except CertsvcError as exc:
+            log.warning("reconcile.failed", request=row_id, error=str(exc))
+            failed.append(Unsettled(row_id, str(exc)))
             continue
-        order, key_lost = _intent(lifecycle, row_id, by)
-        serial = lifecycle.settle(row_id, found, order).serial or found.ca_ref
-        if key_lost:
-            lifecycle.revoke(serial, RevocationReason.cessationOfOperation, by)
-        settled.append(serial)
-    return Reconciled(settled, dropped)
+        if serial is None:
+            dropped += 1
+        else:
+            settled.append(serial)
+    return Reconciled(settled, dropped, failed)
 
 
-def _intent(lifecycle: Lifecycle, row_id: int, by: Actor) -> tuple[Order, bool]:
+def _settle_one(
+    lifecycle: Lifecycle, by: Actor, row_id: int, key_hash: str, since: datetime
+) -> str | None:
+    """Settle one pending row; the serial recorded, or None when the request was dropped."""
+    found = lifecycle.adapter.find_issued(key_hash, since, lifecycle.clock.now())
+    if found is None:
+        abandon(lifecycle.sessions, row_id)
+        return None
+    order = _intent(lifecycle, row_id, by)
+    return lifecycle.settle(row_id, found, order).serial or found.ca_ref
+
+
+def _intent(lifecycle: Lifecycle, row_id: int, by: Actor) -> Order:
     """The order a pending row was for; a lost key means it replaces nothing after all."""
     with transaction(lifecycle.sessions) as session:
         row = session.get_one(Certificate, row_id)
         intent = session.get(PendingRequest, row_id)
         subscriber = records.subscriber_ref_of(row.subscriber)
         if intent is None:
-            return Order(subscriber, by, None, False), False
+            return Order(subscriber, by, None, False)
         if intent.server_key:  # the key died with the lost call: leave the old one alone
             session.execute(
                 update(Certificate)
                 .where(Certificate.superseded_by_id == row_id)
                 .values(superseded_by_id=None)
             )
-            return Order(subscriber, by, None, False), True
-        return Order(subscriber, by, _predecessor(session, intent), intent.awaiting_pickup), False
+            return Order(subscriber, by, None, False, key_lost=True)
+        return Order(subscriber, by, _predecessor(session, intent), intent.awaiting_pickup)
 
 
 def _predecessor(session: Session, intent: PendingRequest) -> Predecessor | None:

@@ -37,10 +37,20 @@ def check(cli: CliContext) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def reconcile(cli: CliContext, older_than: int, as_json: bool) -> None:
-    """Settle pending requests whose CA answer was lost (never issues twice)."""
+    """Settle pending requests whose CA answer was lost (never issues twice).
+
+    A request that cannot be settled now stays pending; it is named on stderr and the
+    exit code is 5, after every other request has been settled.
+    """
     result = cli.services.lifecycle.reconcile(cli.actor(), timedelta(minutes=older_than))
     if as_json:
-        print_json({"issued": result.issued, "dropped": result.dropped})
-        return
-    click.echo(f"recorded as issued: {', '.join(result.issued) or 'none'}")
-    click.echo(f"dropped (never issued, may be retried): {result.dropped}")
+        failed = [{"request": each.request_id, "error": each.error} for each in result.failed]
+        print_json({"issued": result.issued, "dropped": result.dropped, "failed": failed})
+    else:
+        click.echo(f"recorded as issued: {', '.join(result.issued) or 'none'}")
+        click.echo(f"dropped (never issued, may be retried): {result.dropped}")
+        click.echo(f"failed (left pending for the next run): {len(result.failed)}")
+    for each in result.failed:
+        click.echo(f"certsvc: reconcile: request {each.request_id}: {each.error}", err=True)
+    if result.failed:
+        raise SystemExit(CA_FAILURE)

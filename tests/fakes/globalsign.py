@@ -12,7 +12,6 @@ issuing, quota, server clock offset). For local trials::
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import ssl
 import threading
@@ -20,17 +19,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.hvca_ca import FakeAuthority, Problem
+from tests.fakes.hvca_http import (
+    PROBLEM_TYPE,
+    Answer,
+    APIHandler,
+    CRLHandler,
+    Drop,
+    json_request,
+    problem_body,
+)
 from tests.fakes.pki import TLSFiles, write_tls_files
-
-PROBLEM_TYPE = "application/problem+json;charset=utf-8"
-JSON_TYPE = "application/json;charset=utf-8"
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Faults:
     serial_style: str = "upper"  # upper | lower-padded
     absolute_location: bool = False
     crl: str | None = None  # None | down | bad-signature | expired
+    broken_calls: set[tuple[str, int]] = field(default_factory=set)  # (method, serial): 500
 
 
 @dataclass
@@ -60,18 +65,6 @@ class Seen:
     requests: list[tuple[str, str]] = field(default_factory=list)
 
 
-class Drop(Exception):
-    """Close the connection without any answer."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = JSON_TYPE
-
-
 class FakeGlobalSign:
     """The fake CA API plus its CRL server; ``start()`` binds both on loopback port 0."""
 
@@ -79,7 +72,7 @@ class FakeGlobalSign:
         self._now_source = now or (lambda: datetime.now(UTC))
         self.api_key, self.api_secret = "fake-key", "fake-secret-" + secrets.token_hex(8)
         self.tls: TLSFiles = write_tls_files(directory)
-        self._crl_server = ThreadingHTTPServer(("127.0.0.1", 0), _CRLHandler)
+        self._crl_server = ThreadingHTTPServer(("127.0.0.1", 0), CRLHandler)
         self._crl_server.fake = self  # type: ignore[attr-defined]
         self.crl_base = f"http://127.0.0.1:{self._crl_server.server_port}"
         self.ca = FakeAuthority(self.crl_base)
@@ -92,7 +85,7 @@ class FakeGlobalSign:
     # -- control ------------------------------------------------------------------------
 
     def start(self, port: int = 0) -> FakeGlobalSign:
-        server = ThreadingHTTPServer(("127.0.0.1", port), _APIHandler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), APIHandler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
@@ -183,20 +176,20 @@ class FakeGlobalSign:
             self._authorise(headers)
             return self._route(method, route, query, headers, raw)
         except Problem as problem:
-            return Answer(problem.status, _problem(problem.description), {}, PROBLEM_TYPE)
+            return Answer(problem.status, problem_body(problem.description), {}, PROBLEM_TYPE)
 
     def _injected_busy(self) -> Answer | None:
         if self.faults.unavailable > 0:
             self.faults.unavailable -= 1
-            return Answer(503, _problem("Service unavailable"), {}, PROBLEM_TYPE)
+            return Answer(503, problem_body("Service unavailable"), {}, PROBLEM_TYPE)
         if self.faults.rate_limited > 0:
             self.faults.rate_limited -= 1
             extra = {"Retry-After": self.faults.retry_after} if self.faults.retry_after else {}
-            return Answer(429, _problem("Too many requests"), extra, PROBLEM_TYPE)
+            return Answer(429, problem_body("Too many requests"), extra, PROBLEM_TYPE)
         return None
 
     def _login(self, headers: Any, raw: bytes) -> Answer:
-        body = _json_request(headers, raw)
+        body = json_request(headers, raw)
         if body.get("api_key") != self.api_key or body.get("api_secret") != self.api_secret:
             raise Problem(401, "Invalid API key or secret")
         token = secrets.token_urlsafe(24)
@@ -239,7 +232,7 @@ class FakeGlobalSign:
         raise Problem(404, f"no such endpoint: {method} {route}")
 
     def _issue(self, headers: Any, raw: bytes) -> Answer:
-        body = _json_request(headers, raw)
+        body = json_request(headers, raw)
         record = self.ca.issue(body, self.now())
         serial = record.certificate.serial_number
         with self._lock:
@@ -255,6 +248,8 @@ class FakeGlobalSign:
         return Answer(201, None, {"Location": location})
 
     def _certificate(self, method: str, serial: int, headers: Any, raw: bytes) -> Answer:
+        if (method, serial) in self.faults.broken_calls:
+            raise Problem(500, f"internal error on certificate {serial:X}")
         record = self.ca.get(serial)
         if method == "GET":
             with self._lock:
@@ -266,7 +261,7 @@ class FakeGlobalSign:
             answer = {"certificate": record.pem, "status": record.status}
             return Answer(200, {**answer, "updated_at": record.updated_at})
         if method == "PATCH":
-            body = _json_request(headers, raw)
+            body = json_request(headers, raw)
             self.ca.revoke(serial, str(body.get("revocation_reason")), self.now())
             return Answer(204)
         if method == "DELETE":
@@ -309,81 +304,6 @@ def _serial(text: str) -> int:
         return int(text, 16)
     except ValueError:
         raise Problem(404, f"no certificate {text!r}") from None
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "id": secrets.token_hex(8), "errors": {}}
-
-
-def _json_request(headers: Any, raw: bytes) -> dict[str, Any]:
-    content_type = str(headers.get("Content-Type", "")).replace(" ", "").lower()
-    if content_type != JSON_TYPE:
-        raise Problem(415, f"Content-Type must be {JSON_TYPE}")
-    if headers.get("Content-Length") is None:
-        raise Problem(411, "Content-Length required")
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise Problem(422, f"malformed JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise Problem(422, "a JSON object is expected")
-    return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    @property
-    def fake(self) -> FakeGlobalSign:
-        return self.server.fake  # type: ignore[attr-defined,no-any-return]
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        return format_datetime(self.fake.now(), usegmt=True)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def reply(self, answer: Answer) -> None:
-        if isinstance(answer.body, bytes):
-            data = answer.body
-        else:
-            data = b"" if answer.body is None else json.dumps(answer.body).encode()
-        self.send_response(answer.status)
-        if data:
-            self.send_header("Content-Type", answer.content_type)
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _APIHandler(_Handler):
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            answer = self.fake.handle(self.command, self.path, self.headers, raw)
-        except Drop:
-            self.close_connection = True
-            return
-        self.reply(answer)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _serve
-
-
-class _CRLHandler(_Handler):
-    def do_GET(self) -> None:
-        which = self.path.removeprefix("/crl/").removesuffix(".crl")
-        if which not in ("root", "issuing"):
-            self.reply(Answer(404, _problem("no such CRL"), {}, PROBLEM_TYPE))
-            return
-        try:
-            der = self.fake.crl(which)
-        except Problem as problem:
-            self.reply(Answer(problem.status, _problem(problem.description), {}, PROBLEM_TYPE))
-            return
-        self.reply(Answer(200, der, {}, "application/pkix-crl"))
 
 
 def main() -> None:

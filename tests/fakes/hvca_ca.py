@@ -209,6 +209,8 @@ class FakeAuthority:
         if rule != "REQUIRED":
             return
         if not signature:
+            if self.policy["public_key"]["key_format"] == "PKCS10":
+                return  # the CSR's self-signature, verified above, proves possession
             raise Problem(422, "public_key_signature is required")
         der = key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -227,7 +229,7 @@ class FakeAuthority:
         seconds = validity["not_after"] - validity["not_before"]
         if not validity["not_after"]:
             seconds = self.policy["validity"]["secondsmax"]
-        subject = body.get("subject_dn") or {}
+        subject = {**(body.get("subject_dn") or {}), **self._static_subject()}
         attributes = [
             x509.NameAttribute(oid, str(subject[field]))
             for field, oid in SUBJECT_OIDS.items()
@@ -252,6 +254,14 @@ class FakeAuthority:
             names = [x509.RFC822Name(email) for email in emails]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), False)
         return builder.sign(self.issuing.key, hashes.SHA256())
+
+    def _static_subject(self) -> dict[str, str]:
+        """Subject fields the policy fixes: the CA fills them in, the client must not."""
+        return {
+            field: rule["format"]
+            for field, rule in self.policy["subject_dn"].items()
+            if rule["presence"] == "STATIC"
+        }
 
     # -- ledger -------------------------------------------------------------------------
 

@@ -37,10 +37,27 @@ def timer(clock: FixedClock) -> FakeTimer:
 
 
 def globalsign_settings(
-    home: Path, database_url: str, hvca: FakeGlobalSign, **overrides: Any
+    home: Path,
+    database_url: str,
+    hvca: FakeGlobalSign,
+    sections: dict[str, dict[str, object]] | None = None,
+    **overrides: Any,
 ) -> Settings:
+    """Settings whose CA is the fake; ``sections`` adds other config sections."""
     section = {**hvca.settings(), **overrides}
-    return make_settings(home, database_url, ca={"adapter": "globalsign", "globalsign": section})
+    ca = {"adapter": "globalsign", "globalsign": section}
+    return make_settings(home, database_url, ca=ca, **(sections or {}))
+
+
+def open_services(settings: Settings, clock: FixedClock, timer: FakeTimer) -> Services:
+    """Initialised services with tenant 1001 and subscriber taro; dispose the engine after."""
+    built = Services(settings, clock, timer)
+    built.initialise()
+    built.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
+    built.directory.add_subscriber(
+        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
+    )
+    return built
 
 
 @pytest.fixture
@@ -51,11 +68,6 @@ def gs_settings(tmp_path: Path, database_url: str, hvca: FakeGlobalSign) -> Sett
 @pytest.fixture
 def gs_services(gs_settings: Settings, clock: FixedClock, timer: FakeTimer) -> Iterator[Services]:
     """Services whose CA is the fake GlobalSign API, with tenant 1001 and subscriber taro."""
-    built = Services(gs_settings, clock, timer)
-    built.initialise()
-    built.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
-    built.directory.add_subscriber(
-        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
-    )
+    built = open_services(gs_settings, clock, timer)
     yield built
     built.engine.dispose()

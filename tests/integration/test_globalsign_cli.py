@@ -33,6 +33,13 @@ def cli(tmp_path, database_url, fake_hvca):
     return run
 
 
+def start(cli):
+    """An initialised home with tenant 1001 and subscriber taro."""
+    cli("init")
+    cli("tenant", "add", "1001", "--name", "Acme KK", "--admin-email", "admin@acme.example.jp")
+    cli("subscriber", "add", "1001", "taro", "--email", "taro@acme.example.jp")
+
+
 def csr_file(tmp_path, name):
     path = tmp_path / f"{name}.csr"
     path.write_bytes(make_csr())
@@ -40,9 +47,7 @@ def csr_file(tmp_path, name):
 
 
 def test_issue_renew_reissue_revoke_and_crl_through_the_cli(cli, tmp_path, fake_hvca):
-    cli("init")
-    cli("tenant", "add", "1001", "--name", "Acme KK", "--admin-email", "admin@acme.example.jp")
-    cli("subscriber", "add", "1001", "taro", "--email", "taro@acme.example.jp")
+    start(cli)
     first = json.loads(
         cli("cert", "issue", "1001", "taro", "--csr", csr_file(tmp_path, "a"), "--json").output
     )
@@ -72,12 +77,31 @@ def test_issue_renew_reissue_revoke_and_crl_through_the_cli(cli, tmp_path, fake_
 
 
 def test_ca_trouble_is_one_line_and_exit_5(cli, tmp_path, fake_hvca):
-    cli("init")
-    cli("tenant", "add", "1001", "--name", "Acme KK", "--admin-email", "admin@acme.example.jp")
-    cli("subscriber", "add", "1001", "taro", "--email", "taro@acme.example.jp")
+    start(cli)
     fake_hvca.ca.quota = 0
     result = cli("cert", "issue", "1001", "taro", "--csr", csr_file(tmp_path, "a"), code=5)
     assert result.stderr.count("\n") == 1
     assert "quota" in result.stderr
     check = cli("ca", "check", code=5).output
     assert "FAIL  quota" in check
+
+
+def test_reconcile_names_a_request_it_could_not_settle_and_exits_5(cli, tmp_path, fake_hvca):
+    start(cli)
+    fake_hvca.faults.drop_after_issue = 1
+    lost = cli("cert", "issue", "1001", "taro", "--csr", csr_file(tmp_path, "a"), code=5)
+    assert "reconcile" in lost.stderr
+    (serial,) = fake_hvca.ca.records
+    fake_hvca.faults.broken_calls = {("GET", serial)}
+
+    failed = cli("reconcile", "--older-than", "0", code=5)
+
+    assert "failed (left pending for the next run): 1" in failed.output
+    (line,) = [text for text in failed.stderr.splitlines() if text.startswith("certsvc:")]
+    assert line.startswith("certsvc: reconcile: request 1: CA globalsign: ")
+    assert f"internal error on certificate {serial:X}" in line
+    assert '"event": "reconcile.failed"' in failed.stderr  # and the log says so too
+    fake_hvca.faults.broken_calls = set()
+    settled = json.loads(cli("reconcile", "--older-than", "0", "--json").output)
+    assert settled == {"issued": [format_serial(serial)], "dropped": 0, "failed": []}
+    assert fake_hvca.ca.counter("issued") == 1
