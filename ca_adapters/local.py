@@ -61,6 +61,21 @@ def hash_for(key: SigningKey) -> hashes.SHA256 | hashes.SHA384:
     return hashes.SHA256()
 
 
+def signing_usage(certificates_and_crls: bool) -> x509.KeyUsage:
+    """digitalSignature for every key; keyCertSign and cRLSign for a CA's."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=certificates_and_crls,
+        crl_sign=certificates_and_crls,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def new_serial() -> int:
     """A random 128-bit serial, never zero."""
     return secrets.randbits(128) or 1
@@ -148,17 +163,7 @@ class LocalCA:
         self, subject: x509.Name, issuer: x509.Name, public_key: PublicKey, years: int
     ) -> x509.CertificateBuilder:
         now = self._clock.now().replace(microsecond=0)
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        usage = signing_usage(certificates_and_crls=True)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -220,17 +225,7 @@ class LocalCA:
         return IssuedCertificate(certificate, format_serial(certificate.serial_number), ISSUING)
 
     def _client_extensions(self, issuing: Authority) -> list[x509.Extension[x509.ExtensionType]]:
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=False,
-            crl_sign=False,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        usage = signing_usage(certificates_and_crls=False)
         values: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (usage, True),
