@@ -8,14 +8,14 @@ the ``certsvc.ca_adapters`` entry-point group.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 
-from certsvc.clock import Clock
+from certsvc.clock import Clock, SystemTimer, Timer
 from certsvc.config import Settings
 from certsvc.db import SessionFactory
 from certsvc.policy import PublicKey, RevocationReason
@@ -23,11 +23,16 @@ from certsvc.policy import PublicKey, RevocationReason
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What an adapter factory is given: settings, the clock, and certsvc's database."""
+    """What an adapter factory is given: settings, the clock, and certsvc's database.
+
+    ``timer`` measures deadlines and does the waiting of retries and polling; tests give
+    one that does not really sleep.
+    """
 
     settings: Settings
     clock: Clock
     sessions: SessionFactory
+    timer: Timer = field(default_factory=SystemTimer)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,11 @@ class SubjectInfo:
 
 @dataclass(frozen=True)
 class IssueRequest:
-    """One certificate to issue; ``request_key`` identifies it across retries."""
+    """One certificate to issue; ``request_key`` identifies it across retries.
+
+    ``key_proof`` signs bytes with the subject's private key when certsvc made that key
+    (a CA may want a signature over the public key as proof of possession).
+    """
 
     request_key: str
     subject: SubjectInfo
@@ -50,6 +59,8 @@ class IssueRequest:
     csr_pem: bytes | None
     not_before: datetime
     not_after: datetime
+    requested_at: datetime
+    key_proof: Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +72,22 @@ class IssuedCertificate:
     ca_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RevokedEntry:
     """One entry of a CRL."""
 
     serial: int
     revoked_at: datetime
     reason: RevocationReason
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of ``certsvc ca check``: what was checked, whether it passed, and details."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @runtime_checkable
@@ -90,7 +110,10 @@ class CRLSigner(Protocol):
 
 @dataclass(frozen=True)
 class MirroredCRL:
-    """A revocation source that the CA publishes and certsvc mirrors (external CAs)."""
+    """A revocation source that the CA publishes and certsvc mirrors (external CAs).
+
+    Each CRL is checked against ``CAAdapter.trust_chain()`` before it is kept.
+    """
 
     urls: Sequence[str]
 
@@ -102,6 +125,9 @@ class CAAdapter(Protocol):
     """What certsvc needs from a CA."""
 
     name: str
+    remote: bool
+    """True when issuing has effects outside certsvc's database (a CA service): the
+    lifecycle then brackets the call with a ``pending`` row that ``reconcile`` settles."""
 
     def ensure_ready(self) -> list[str]:
         """Create or check what the adapter needs (keys, login); return notes for the user.
@@ -140,6 +166,12 @@ class CAAdapter(Protocol):
 
     def revocation_source(self) -> RevocationSource:
         """Where revocation information comes from: CRLs we sign, or CRLs we mirror."""
+
+    def check(self) -> list[CheckLine]:
+        """Adapter-specific health checks (keys open, login, policy, quota); never raises.
+
+        The chain and the revocation source are checked by certsvc for every adapter.
+        """
 
     def find_issued(
         self, public_key_sha256: str, since: datetime, until: datetime

@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from ca_adapters.base import (
     AdapterContext,
+    CheckLine,
     IssuedCertificate,
     IssueRequest,
     RevocationSource,
     RevokedEntry,
 )
 from ca_adapters.local_keys import Passphrase, SigningKey, generate_key, load_key, save_key
-from certsvc.errors import ConfigError, NotFound
+from certsvc.errors import CertsvcError, ConfigError, NotFound
 from certsvc.fingerprints import format_serial
 from certsvc.models import Certificate
 from certsvc.policy import PublicKey, RevocationReason
@@ -60,6 +61,21 @@ def hash_for(key: SigningKey) -> hashes.SHA256 | hashes.SHA384:
     return hashes.SHA256()
 
 
+def signing_usage(certificates_and_crls: bool) -> x509.KeyUsage:
+    """digitalSignature for every key; keyCertSign and cRLSign for a CA's."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=certificates_and_crls,
+        crl_sign=certificates_and_crls,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def new_serial() -> int:
     """A random 128-bit serial, never zero."""
     return secrets.randbits(128) or 1
@@ -74,6 +90,7 @@ class LocalCA:
     """Signs client certificates and CRLs with keys kept on this machine."""
 
     name = "local"
+    remote = False  # a signature not committed with its row never left the process
 
     def __init__(self, context: AdapterContext) -> None:
         settings = context.settings
@@ -146,17 +163,7 @@ class LocalCA:
         self, subject: x509.Name, issuer: x509.Name, public_key: PublicKey, years: int
     ) -> x509.CertificateBuilder:
         now = self._clock.now().replace(microsecond=0)
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        usage = signing_usage(certificates_and_crls=True)
         return (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -182,6 +189,23 @@ class LocalCA:
             self._authorities[name] = Authority(certificate, key)
         return self._authorities[name]
 
+    def check(self) -> list[CheckLine]:
+        """Both CA keys open with the configured passphrase and match their certificates."""
+        der = serialization.Encoding.DER
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        try:
+            for name in (ROOT, ISSUING):
+                authority = self._authority(name)
+                if authority.key.public_key().public_bytes(der, spki) != (
+                    authority.certificate.public_key().public_bytes(der, spki)
+                ):
+                    return [
+                        CheckLine("keys", False, f"{name} CA key does not match its certificate")
+                    ]
+        except CertsvcError as exc:
+            return [CheckLine("keys", False, str(exc))]
+        return [CheckLine("keys", True, f"root and issuing CA keys open ({self.directory})")]
+
     # -- issuance -----------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedCertificate:
@@ -201,17 +225,7 @@ class LocalCA:
         return IssuedCertificate(certificate, format_serial(certificate.serial_number), ISSUING)
 
     def _client_extensions(self, issuing: Authority) -> list[x509.Extension[x509.ExtensionType]]:
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=False,
-            crl_sign=False,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        usage = signing_usage(certificates_and_crls=False)
         values: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (usage, True),

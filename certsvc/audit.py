@@ -6,16 +6,18 @@ facts go to the structured log, so the database and the log never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from certsvc.logging import get_logger
-from certsvc.models import AuditEvent
+from certsvc.models import AuditEvent, table_of
 
 log = get_logger("certsvc.audit")
+_INSERT = insert(table_of(AuditEvent))
 
 
 @dataclass(frozen=True)
@@ -38,18 +40,18 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit event to the current transaction and log it."""
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor.name,
-            action=action,
-            ticket=actor.ticket,
-            company_number=company_number,
-            serial=serial,
-            before=before,
-            after=after,
-        )
-    )
+    event = {
+        "at": at,
+        "actor": actor.name,
+        "action": action,
+        "outcome": "ok",
+        "ticket": actor.ticket,
+        "company_number": company_number,
+        "serial": serial,
+        "before": before,
+        "after": after,
+    }
+    session.connection().execute(_INSERT, event)
     log.info(
         action,
         actor=actor.name,
@@ -58,3 +60,50 @@ def record(
         serial=serial,
         outcome="ok",
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What ``GET /api/v1/audit`` filters on; every set field must match."""
+
+    company_number: str | None = None
+    serials: tuple[str, ...] = field(default=())
+    actor: str | None = None
+    ticket: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def query(session: Session, wanted: AuditFilter) -> list[dict[str, Any]]:
+    """Matching events, oldest first, as plain dicts (times in UTC ISO 8601)."""
+    statement = select(AuditEvent)
+    if wanted.company_number is not None:
+        statement = statement.where(AuditEvent.company_number == wanted.company_number)
+    if wanted.serials:
+        statement = statement.where(AuditEvent.serial.in_(wanted.serials))
+    if wanted.actor is not None:
+        statement = statement.where(AuditEvent.actor == wanted.actor)
+    if wanted.ticket is not None:
+        statement = statement.where(AuditEvent.ticket == wanted.ticket)
+    if wanted.since is not None:
+        statement = statement.where(AuditEvent.at >= wanted.since)
+    if wanted.until is not None:
+        statement = statement.where(AuditEvent.at < wanted.until)
+    statement = statement.order_by(AuditEvent.at, AuditEvent.id)
+    rows = session.scalars(statement.limit(wanted.limit).offset(wanted.offset)).all()
+    return [
+        {
+            "at": row.at.isoformat(),
+            "actor": row.actor,
+            "action": row.action,
+            "outcome": row.outcome,
+            "ticket": row.ticket,
+            "company_number": row.company_number,
+            "serial": row.serial,
+            "before": row.before,
+            "after": row.after,
+        }
+        for row in rows
+    ]

@@ -6,6 +6,7 @@ expiry date, reminders, lockouts, the maintenance window) is checked without sle
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -37,6 +38,28 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._instant += delta
+
+
+class Timer(Protocol):
+    """Elapsed time and waiting, for deadlines and backoff (not domain time).
+
+    Kept apart from ``Clock`` so tests can make every backoff instant while the domain
+    clock stands still; production uses ``SystemTimer``.
+    """
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemTimer:
+    """The process's monotonic clock and real sleeping."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 def require_aware(instant: datetime) -> datetime:

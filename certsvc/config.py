@@ -88,12 +88,30 @@ class GlobalSignSettings(Section):
     client_cert: str = ""
     client_key: str = ""
     server_ca: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    deadline_seconds: float = Field(default=60.0, gt=0)
+    issue_deadline_seconds: float = Field(default=300.0, gt=0)
+    retry_initial_seconds: float = Field(default=0.5, ge=0)
+    retry_max_seconds: float = Field(default=8.0, ge=0)
+    poll_initial_seconds: float = Field(default=1.0, ge=0)
+    poll_max_seconds: float = Field(default=10.0, ge=0)
+    token_lifetime_seconds: int = Field(default=540, ge=1, le=590)
+    policy_cache_seconds: int = Field(default=3600, ge=0)
+    crl_urls: tuple[str, ...] = ()  # empty: the CRL distribution points of the certificates
 
 
 class CASettings(Section):
     adapter: str = "local"
     local: LocalCASettings = LocalCASettings()
     globalsign: GlobalSignSettings = GlobalSignSettings()
+
+
+class CRLMirrorSettings(Section):
+    """Mirroring the CRLs of an external CA (adapters whose revocation source is a mirror)."""
+
+    refresh_minutes: int = Field(default=60, ge=1)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_bytes: int = Field(default=50_000_000, ge=1024)
 
 
 class LoggingSettings(Section):
@@ -120,6 +138,60 @@ class MaintenanceSettings(Section):
     occurrence: Literal["first", "second", "third", "fourth", "last"] = "last"
     start: str = Field(default="19:00", pattern=_CLOCK_TIME)
     end: str = Field(default="08:00", pattern=_CLOCK_TIME)
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class LimitSettings(Section):
+    """Caps on what a client may send to the HTTP API."""
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_csr_bytes: int = Field(default=16 * 1024, ge=1024, le=64 * 1024)
+
+
+class PickupSettings(Section):
+    valid_days: int = Field(default=14, ge=1, le=90)
+    link_base_url: str = "https://certsvc.example.jp/pickup"
+
+
+class CredentialSettings(Section):
+    """Rules of the registration letter's credentials (domain.md, "Credentials")."""
+
+    password_max_age_days: int = Field(default=90, ge=1)
+    password_history: int = Field(default=2, ge=0, le=10)
+    max_failures: int = Field(default=3, ge=1, le=20)
+    self_reset_minutes: int = Field(default=60, ge=1)
+    helpdesk_reset_hours: int = Field(default=24, ge=1)
+    helpdesk_days: tuple[Weekday, ...] = ("tuesday", "thursday")
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    pepper_file: str = ""  # empty: <home>/credentials.pepper, generated on first use
+
+
+class HTTPSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    tls_cert: str = ""  # PEM chain; with tls_key: HTTPS, TLS 1.2+ only
+    tls_key: str = ""
+
+
+class GatewaySettings(Section):
+    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    crl_debounce_seconds: float = Field(default=0.5, ge=0, le=60)
+    crl_check_seconds: float = Field(default=60, gt=0)
+    crl_max_age_seconds: int = Field(default=300, ge=0)
+    changes_keep_days: int = Field(default=30, ge=1)
+    ocsp_validity_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+
+
+class WebhookSettings(Section):
+    urls: tuple[str, ...] = ()
+    secrets_env: str = "CERTSVC_WEBHOOK_SECRETS"
+    secrets_file: str = ""
+    timeout_seconds: float = Field(default=5, gt=0)
+    max_attempts: int = Field(default=10, ge=1)
 
 
 class MailSettings(Section):
@@ -183,7 +255,15 @@ class Settings(Section):
     crl: CRLSettings = CRLSettings()
     ca: CASettings = CASettings()
     logging: LoggingSettings = LoggingSettings()
+    crl_mirror: CRLMirrorSettings = CRLMirrorSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
+    limits: LimitSettings = LimitSettings()
+    pickup: PickupSettings = PickupSettings()
+    credentials: CredentialSettings = CredentialSettings()
+    http: HTTPSettings = HTTPSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    webhooks: WebhookSettings = WebhookSettings()
+
     mail: MailSettings = MailSettings()
     reminders: ReminderSettings = ReminderSettings()
     outbox: OutboxSettings = OutboxSettings()

@@ -6,10 +6,13 @@ included, and a friendly name so the certificate is recognisable in the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 
 from certsvc.errors import InputError
 
@@ -51,3 +54,21 @@ def make_pkcs12(
     return pkcs12.serialize_key_and_certificates(
         friendly_name.encode(), key, certificate, chain, encryption
     )
+
+
+def csr_for(key: ServerKey) -> bytes:
+    """A PEM CSR for a key certsvc made, for CAs that take PKCS#10 (they read only the key)."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certsvc")])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def proof_signer(key: ServerKey | None) -> Callable[[bytes], bytes] | None:
+    """Signs with a key certsvc made (SHA-256; PKCS#1 v1.5 for RSA): proof of possession."""
+    if key is None:
+        return None
+    if isinstance(key, rsa.RSAPrivateKey):
+        rsa_key = key
+        return lambda data: rsa_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    ec_key = key
+    return lambda data: ec_key.sign(data, ec.ECDSA(hashes.SHA256()))

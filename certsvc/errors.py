@@ -10,8 +10,13 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── NotFound                 an unknown tenant, subscriber or certificate
     ├── Conflict                 the request clashes with the current state
     ├── MaintenanceWindow        changes are refused while the window is open
+    ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
+    ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
+    ├── PermissionDenied         the caller's role may not do this
+    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
+        │   └── CADeadlineExceeded   an operation's total deadline passed
         ├── CARejected           the CA refused the request (policy, bad input)
         ├── CAAuthError          the CA refused our credentials
         └── QuotaExceeded        the account's issuance quota is used up
@@ -72,6 +77,22 @@ class MaintenanceWindow(CertsvcError):
         self.ends_at = ends_at
 
 
+class GatewayError(CertsvcError):
+    """A gateway could not be updated (config test failed, reload not seen, socket error)."""
+
+
+class AuthenticationFailed(CertsvcError):
+    """Missing or wrong token or credentials; the message never says which part was wrong."""
+
+
+class PermissionDenied(CertsvcError):
+    """The caller is known but its role may not do this."""
+
+
+class DeliveryFailed(CertsvcError):
+    """A message was not accepted by its recipient; the outbox retries it later."""
+
+
 class CAError(CertsvcError):
     """A failure at the CA boundary; ``adapter`` names the CA adapter."""
 
@@ -82,6 +103,10 @@ class CAError(CertsvcError):
 
 class CAUnavailable(CAError):
     """The CA could not be reached, was overloaded, or the deadline passed."""
+
+
+class CADeadlineExceeded(CAUnavailable):
+    """An operation (retries and polling included) ran out of its total deadline."""
 
 
 class CARejected(CAError):

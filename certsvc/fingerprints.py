@@ -7,10 +7,12 @@ it: upper-case hex, two digits per byte, no dropped leading zero. Input is forgi
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from certsvc.errors import InputError
 
@@ -48,3 +50,12 @@ def sha256_hex(certificate: x509.Certificate) -> str:
 def sha1_hex(certificate: x509.Certificate) -> str:
     """Lower-case hex SHA-1 of the DER certificate (nginx ``$ssl_client_fingerprint``)."""
     return certificate.fingerprint(hashes.SHA1()).hex()
+
+
+def public_key_sha256(public_key: PublicKeyTypes) -> str:
+    """Lower-case hex SHA-256 of a DER SubjectPublicKeyInfo: how a request and the
+    certificate the CA issued for it are matched (``reconcile``, the GlobalSign adapter)."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()

@@ -27,6 +27,11 @@ def redact_secrets(
     return event
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    """A logger on the *current* ``sys.stderr`` (tests and click replace it)."""
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(format_: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Set up structlog once per process; ``auto`` is console on a TTY, JSON otherwise."""
     output = stream if stream is not None else sys.stderr
@@ -47,7 +52,7 @@ def configure_logging(format_: str = "auto", level: str = "info", stream: Any = 
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(output),
+        logger_factory=structlog.PrintLoggerFactory(stream) if stream else _stderr_logger,
         cache_logger_on_first_use=False,
     )
 

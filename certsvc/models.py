@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -51,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for prepared statements on hot paths."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class Tenant(Base):
@@ -100,16 +106,16 @@ class Certificate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))
-    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    request_key: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
-    public_key_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    public_key_sha256: Mapped[str] = mapped_column(String(64))
     adapter: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254))
     serial: Mapped[str | None] = mapped_column(String(42), unique=True)
     ca_ref: Mapped[str | None] = mapped_column(String(128))
     ca_name: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
-    sha1: Mapped[str | None] = mapped_column(String(40), index=True)
+    sha1: Mapped[str | None] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(String(500))
     issuer: Mapped[str | None] = mapped_column(String(500))
     not_before: Mapped[datetime | None]
@@ -206,6 +212,130 @@ class PublishedCRL(Base):
     der: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PendingRequest(Base):
+    """What a ``pending`` certificate was asked for, so ``reconcile`` can finish the job.
+
+    A lost CA answer loses the caller's intent with it: which certificate the new one
+    replaces, whether to revoke that one, whether it awaits pickup, and whether certsvc
+    made the key (which then died with the process). One row per pending certificate,
+    deleted when the certificate is settled.
+    """
+
+    __tablename__ = "pending_requests"
+
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(16))  # issue | renew | reissue
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
+    server_key: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MirroredCRLSource(Base):
+    """One CRL URL of an external CA that certsvc mirrors: when it was last checked, how.
+
+    The good copies themselves are ``PublishedCRL`` rows under ``ca_name``, so every
+    reader of ``crls`` serves a mirrored CRL exactly like one certsvc signed.
+    """
+
+    __tablename__ = "crl_mirror_sources"
+
+    url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    ca_name: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A bearer token of the HTTP API; only its SHA-256 is kept, so a leak reveals none."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | helpdesk | gateway | tenant-admin
+    company_number: Mapped[str | None] = mapped_column(String(32))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a POST with an ``Idempotency-Key``, replayed for a retry.
+
+    ``request_hash`` is keyed (HMAC), so a body holding a password cannot be guessed
+    back from it; ``status`` 0 marks a request still in progress.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Credential(Base):
+    """A subscriber's pickup credentials: password (argon2id) and registration number.
+
+    The registration number is kept as one keyed hash per 4-digit window (a challenge asks
+    for one window), never in clear; ``history`` holds the hashes of the previous
+    passwords the subscriber chose, so they cannot be reused.
+    """
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_set_at: Mapped[datetime]
+    temporary_until: Mapped[datetime | None]
+    history: Mapped[list[str]] = mapped_column(JSON, default=list)
+    registration_windows: Mapped[list[str]] = mapped_column(JSON)
+    challenge_position: Mapped[int] = mapped_column(Integer)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship()
+
+
+class Pickup(Base):
+    """A link mailed to a subscriber to collect a certificate; single use, expires.
+
+    Either the certificate is already issued (``certificate_id``), or the issuance waits
+    for the subscriber's key (``action`` with its parameters) and happens at pickup.
+    """
+
+    __tablename__ = "pickups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    action: Mapped[str] = mapped_column(String(16))  # collect | issue | renew | reissue
+    predecessor_serial: Mapped[str | None] = mapped_column(String(42))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    actor: Mapped[str] = mapped_column(String(128))
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship()
+    certificate: Mapped[Certificate | None] = relationship()
+
+
 class JobRun(Base):
     """A scheduled job done for one business date: a second run for the date does nothing.
 
@@ -222,3 +352,16 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     counts: Mapped[dict[str, Any]]
+
+
+Index("ix_feed_changes_at", FeedChange.at)
+
+
+class FeedPrune(Base):
+    """The change log was trimmed through ``through_version``: older ``since`` values get 410."""
+
+    __tablename__ = "feed_prunes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_version: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime]

@@ -13,16 +13,22 @@ from sqlalchemy import Engine
 
 from ca_adapters.base import AdapterContext, CAAdapter
 from ca_adapters.registry import load_adapter
-from certsvc.clock import Clock, SystemClock
+from certsvc.accounts import Accounts
+from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
 from certsvc.config import Settings
+from certsvc.credentials import Secrets, load_pepper
 from certsvc.db import SessionFactory, make_engine, migrate, session_factory
 from certsvc.directory import Directory
 from certsvc.gateway.crl import CRLPublisher
+from certsvc.gateway.runtime import Gateway
+from certsvc.idempotency import IdempotencyStore
 from certsvc.lifecycle import Lifecycle
 from certsvc.maintenance import MaintenanceCalendar
 from certsvc.notify.drain import OutboxDrainer, SenderRegistry
 from certsvc.notify.smtp import MailSender
 from certsvc.notify.templates import MailRenderer
+from certsvc.pickup import Pickups
+from certsvc.tokens import Tokens
 
 
 @dataclass
@@ -31,6 +37,7 @@ class Services:
 
     settings: Settings
     clock: Clock = SystemClock()  # noqa: RUF009 - stateless
+    timer: Timer = SystemTimer()  # noqa: RUF009 - stateless
 
     @cached_property
     def engine(self) -> Engine:
@@ -42,7 +49,7 @@ class Services:
 
     @cached_property
     def adapter(self) -> CAAdapter:
-        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions))
+        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions, self.timer))
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -54,11 +61,40 @@ class Services:
 
     @cached_property
     def crls(self) -> CRLPublisher:
-        return CRLPublisher(self.sessions, self.adapter, self.clock, self.settings.crl)
+        return CRLPublisher(
+            self.sessions, self.adapter, self.clock, self.settings.crl, self.settings.crl_mirror
+        )
 
     @cached_property
     def maintenance(self) -> MaintenanceCalendar:
         return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.clock, self.sessions, self.crls)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        """Password hashing and keyed hashes under the server's pepper (made on first use)."""
+        path = self.settings.path(self.settings.credentials.pepper_file, "credentials.pepper")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Secrets.from_settings(self.settings.credentials, load_pepper(path))
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.sessions, self.clock, self.settings, self.secrets)
+
+    @cached_property
+    def pickups(self) -> Pickups:
+        return Pickups(self.sessions, self.clock, self.settings, self.lifecycle, self.accounts)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self.sessions, self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.sessions, self.clock, self.secrets.pepper)
 
     @cached_property
     def mail_renderer(self) -> MailRenderer:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from certsvc.models import Certificate
+from certsvc.records import local_text
+
+_COLUMNS = (
+    "serial",
+    "sha256",
+    "sha1",
+    "state",
+    "email",
+    "subject",
+    "issuer",
+    "not_before",
+    "not_after",
+    "expiry_date",
+    "invalid_from",
+    "revoked_at",
+    "revocation_reason",
+    "awaiting_pickup",
+    "revoke_due_at",
+)
 
 
 @dataclass(frozen=True)
@@ -38,31 +57,44 @@ class CertificateView:
         return asdict(self)
 
 
-def _local(instant: datetime | None, zone: ZoneInfo) -> str | None:
-    return instant.astimezone(zone).isoformat() if instant is not None else None
+def view_of(
+    values: Mapping[str, Any],
+    company_number: str,
+    user_id: str,
+    links: tuple[str | None, str | None],
+    zone: ZoneInfo,
+) -> CertificateView:
+    """Render certificate column values; ``links`` are the (replaces, superseded_by) serials."""
+    return CertificateView(
+        serial=values.get("serial"),
+        sha256=values.get("sha256"),
+        sha1=values.get("sha1"),
+        state=values["state"],
+        company_number=company_number,
+        user_id=user_id,
+        email=values["email"],
+        subject=values.get("subject"),
+        issuer=values.get("issuer"),
+        not_before=local_text(values.get("not_before"), zone),
+        not_after=local_text(values.get("not_after"), zone),
+        expiry_date=local_text(values.get("expiry_date"), zone),
+        invalid_from=local_text(values.get("invalid_from"), zone),
+        revoked_at=local_text(values.get("revoked_at"), zone),
+        revocation_reason=values.get("revocation_reason"),
+        replaces=links[0],
+        superseded_by=links[1],
+        awaiting_pickup=bool(values.get("awaiting_pickup")),
+        revoke_old_due_at=local_text(values.get("revoke_due_at"), zone),
+    )
 
 
 def certificate_view(row: Certificate, zone: ZoneInfo) -> CertificateView:
     """Render a stored certificate (with its subscriber and links loaded)."""
-    subscriber = row.subscriber
-    return CertificateView(
-        serial=row.serial,
-        sha256=row.sha256,
-        sha1=row.sha1,
-        state=row.state,
-        company_number=subscriber.tenant.company_number,
-        user_id=subscriber.user_id,
-        email=row.email,
-        subject=row.subject,
-        issuer=row.issuer,
-        not_before=_local(row.not_before, zone),
-        not_after=_local(row.not_after, zone),
-        expiry_date=row.expiry_date.isoformat() if row.expiry_date else None,
-        invalid_from=_local(row.invalid_from, zone),
-        revoked_at=_local(row.revoked_at, zone),
-        revocation_reason=row.revocation_reason,
-        replaces=row.replaces.serial if row.replaces else None,
-        superseded_by=row.superseded_by.serial if row.superseded_by else None,
-        awaiting_pickup=row.awaiting_pickup,
-        revoke_old_due_at=_local(row.revoke_due_at, zone),
+    values = {column: getattr(row, column) for column in _COLUMNS}
+    links = (
+        row.replaces.serial if row.replaces else None,
+        row.superseded_by.serial if row.superseded_by else None,
+    )
+    return view_of(
+        values, row.subscriber.tenant.company_number, row.subscriber.user_id, links, zone
     )

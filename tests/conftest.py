@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from certsvc.api.app import create_app
 from certsvc.audit import Actor
 from certsvc.clock import FixedClock
 from certsvc.config import Settings, settings_from_dict
@@ -47,12 +49,17 @@ def database_url(tmp_path: Path, postgres_ready: bool) -> Iterator[str]:
     if not postgres_ready:
         yield f"sqlite:///{tmp_path / 'certsvc.db'}"
         return
+    empty_postgres()
+    yield POSTGRES_URL
+
+
+def empty_postgres() -> None:
+    """Empty every table of the test database (the schema stays)."""
     engine = make_engine(POSTGRES_URL)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    yield POSTGRES_URL
 
 
 def make_settings(home: Path, database_url: str, **sections: dict[str, object]) -> Settings:
@@ -77,7 +84,7 @@ def services(settings: Settings, clock: FixedClock) -> Iterator[Services]:
     built = Services(settings, clock)
     built.initialise()
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture
@@ -88,6 +95,13 @@ def subscriber(services: Services) -> tuple[str, str]:
         NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
     )
     return COMPANY, USER
+
+
+@pytest.fixture
+def client(services: Services) -> TestClient:
+    """The HTTP app in-process, without its background loop: tests drive ``poll_once``."""
+    services.gateway.poll_once()
+    return TestClient(create_app(services))
 
 
 @pytest.fixture

@@ -5,16 +5,22 @@ Routers are thin: they parse, call ``lifecycle`` (or a feed reader), and render.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import problems
+from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
+from certsvc.api.check import CheckFastPath
+from certsvc.api.guards import RequestGuard
 from certsvc.services import Services
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the app around ``services`` (no globals: tests build one per test)."""
-    app = FastAPI(title="certsvc", version=__version__)
+    app = FastAPI(title="certsvc", version=__version__, lifespan=_gateway_loop(services))
     app.state.services = services
     problems.install(app)
 
@@ -22,4 +28,29 @@ def create_app(services: Services) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(ops.router)
+    app.include_router(crl.router)
+    app.include_router(allowlist.router)
+    app.include_router(ocsp.router)
+    app.include_router(v1.router())
+    app.add_middleware(RequestGuard, services=services)
+    app.add_middleware(CheckFastPath, checker=services.gateway.checker)
     return app
+
+
+def _gateway_loop(
+    services: Services,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Keep the gateway feed current while the app serves (started by uvicorn's lifespan)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(services.gateway.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan

@@ -1,11 +1,21 @@
-"""RFC 9457 problem+json answers for every certsvc error that reaches HTTP."""
+"""RFC 9457 problem+json answers for every error that reaches HTTP.
+
+Certsvc errors map to their status; FastAPI's own answers (404 for an unknown route, 405,
+request validation) and anything unexpected are rewritten to problem+json as well, so a
+client parses one error shape, whatever went wrong.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certsvc.errors import (
+    AuthenticationFailed,
     CAError,
     CertsvcError,
     ConfigError,
@@ -13,41 +23,86 @@ from certsvc.errors import (
     InputError,
     MaintenanceWindow,
     NotFound,
+    PermissionDenied,
 )
+from certsvc.logging import get_logger
 
+log = get_logger("certsvc.api")
 PROBLEM_JSON = "application/problem+json"
 STATUS_FOR: tuple[tuple[type[CertsvcError], int, str], ...] = (
     (InputError, 422, "invalid-input"),
+    (AuthenticationFailed, 401, "unauthenticated"),
+    (PermissionDenied, 403, "forbidden"),
     (NotFound, 404, "not-found"),
     (Conflict, 409, "conflict"),
     (MaintenanceWindow, 503, "maintenance"),
     (CAError, 502, "ca-error"),
     (ConfigError, 500, "configuration"),
 )
+HTTP_TITLES = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
 
 
 def problem(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def for_error(error: CertsvcError) -> JSONResponse:
+    """The problem+json answer for one certsvc error (also used by the middlewares)."""
+    for kind, status, title in STATUS_FOR:
+        if isinstance(error, kind):
+            extra = {"field": error.field} if isinstance(error, InputError) else {}
+            return problem(status, title, str(error), _headers(error), **extra)
+    return problem(500, "error", str(error))
+
+
 def install(app: FastAPI) -> None:
-    """Map every ``CertsvcError`` to its status with a problem+json body."""
+    """Route every error, ours or the framework's, to a problem+json answer."""
 
-    async def handle(request: Request, error: Exception) -> JSONResponse:
+    async def certsvc_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, CertsvcError)
-        for kind, status, title in STATUS_FOR:
-            if isinstance(error, kind):
-                headers = _retry_after(error)
-                return problem(status, title, str(error), headers)
-        return problem(500, "error", str(error))
+        return for_error(error)
 
-    app.add_exception_handler(CertsvcError, handle)
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        title = HTTP_TITLES.get(error.status_code, "error")
+        headers = dict(error.headers) if error.headers else None
+        return problem(error.status_code, title, str(error.detail), headers)
+
+    async def validation_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"loc": [str(part) for part in item["loc"]], "msg": str(item["msg"])}
+            for item in error.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'])}: {first['msg']}"
+        return problem(422, "invalid-input", detail, errors=errors)
+
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("unhandled error", path=request.url.path, error=type(error).__name__)
+        return problem(500, "internal-error", "internal error; see the server log")
+
+    app.add_exception_handler(CertsvcError, certsvc_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)
 
 
-def _retry_after(error: CertsvcError) -> dict[str, str] | None:
+def _headers(error: CertsvcError) -> dict[str, str] | None:
     if isinstance(error, MaintenanceWindow):
         return {"Retry-After": error.ends_at.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    if isinstance(error, AuthenticationFailed):
+        return {"WWW-Authenticate": "Bearer"}
     return None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -13,6 +11,7 @@ from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import print_table
 from certsvc.fingerprints import format_serial, sha256_hex
 from certsvc.gateway.crl import bundle_pem
+from certsvc.gateway.layout import write_atomically
 
 
 @click.group()
@@ -67,12 +66,3 @@ def crl(cli: CliContext, as_pem: bool, output: str | None) -> None:
         for crl_file in files
     ]
     print_table(rows, ("ca", "number", "this_update", "next_update", "bytes"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file + rename: a gateway never reads a half-written CRL."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)

@@ -29,7 +29,7 @@ class CliContext:
         return Services(self.settings)
 
     def close(self) -> None:
-        """Return pooled database connections when the command ends."""
+        """Release database connections when the command ends."""
         if "services" in self.__dict__:
             self.services.close()
 

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.run import write_gateway_files
 from certsvc.directory import NewSubscriber
 from certsvc.errors import Conflict
-from certsvc.gateway.crl import bundle_pem
 from certsvc.lifecycle import CsrKey
 
 
@@ -47,12 +47,7 @@ def demo(cli: CliContext) -> None:
         serial, "pc-change", CsrKey(browser_csr()), actor, revoke_old="now"
     )
     click.echo(f"reissued {second.certificate.serial}; {serial} revoked (superseded)")
-    bundle = services.settings.home_dir / "crl-bundle.pem"
-    bundle.write_bytes(bundle_pem(services.crls.current()))
-    chain = services.settings.home_dir / "chain.pem"
-    chain.write_bytes(
-        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in services.adapter.trust_chain())
-    )
+    chain, bundle = write_gateway_files(services, services.settings.home_dir)
     click.echo(f"CRL bundle for ssl_crl: {bundle}")
     click.echo(f"CA chain for ssl_client_certificate: {chain}")
     click.echo(f"check: openssl crl -in {Path(bundle)} -noout -text | grep -A2 Serial")

@@ -68,13 +68,27 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import ca, cert, demo, directory, setup  # noqa: PLC0415 - import cycle
+    from certsvc.cli import (  # noqa: PLC0415 - import cycle
+        ca,
+        ca_ops,
+        cert,
+        demo,
+        directory,
+        gateway,
+        run,
+        serve,
+        setup,
+        token,
+    )
     from certsvc.cli.maintenance import maintenance  # noqa: PLC0415 - import cycle
     from certsvc.cli.scheduling import nightly, outbox, scheduler  # noqa: PLC0415 - import cycle
 
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    for command in (*commands, demo.demo, maintenance, nightly, outbox, scheduler):
+    operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
+    gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
+    for command in (*commands, *operations, scheduler, *gateway_commands):
         main.add_command(command)
+    ca.ca.add_command(ca_ops.check)
 
 
 _register()

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from certsvc.models import Certificate, FeedChange
+from certsvc.models import FeedChange, table_of
+
+_INSERT = insert(table_of(FeedChange))
 
 
-def record_change(session: Session, op: str, certificate: Certificate, at: datetime) -> None:
-    """Record that ``certificate`` was added to (``add``) or removed from (``remove``) the feed."""
-    if certificate.serial is None or certificate.sha256 is None:
-        raise ValueError("only issued certificates enter the gateway feed")
-    session.add(FeedChange(op=op, serial=certificate.serial, sha256=certificate.sha256, at=at))
+def record_change(session: Session, op: str, serial: str, sha256: str, at: datetime) -> None:
+    """Record that a certificate was added to (``add``) or removed from (``remove``) the feed."""
+    session.connection().execute(_INSERT, {"op": op, "serial": serial, "sha256": sha256, "at": at})
 
 
 def current_version(session: Session) -> int:

@@ -12,9 +12,29 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from certsvc.models import OutboxMessage
+from certsvc.models import OutboxMessage, table_of
+
+_INSERT_NEW = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(
+        table_of(OutboxMessage)
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for dialect in (postgresql, sqlite)
+}
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue; unique by ``dedupe_key``."""
+
+    channel: str
+    kind: str
+    dedupe_key: str
+    recipient: str
+    payload: dict[str, Any]
 
 
 def enqueue(
@@ -27,35 +47,14 @@ def enqueue(
     payload: dict[str, Any],
     at: datetime,
 ) -> bool:
-    """Queue a message unless one with ``dedupe_key`` exists; True when queued."""
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-    if exists is not None:
-        return False
-    session.add(
-        OutboxMessage(
-            channel=channel,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            recipient=recipient,
-            payload=payload,
-            status="queued",
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
-        )
-    )
-    return True
+    """Queue a message unless one with ``dedupe_key`` exists; True when queued.
 
-
-@dataclass(frozen=True)
-class NewMessage:
-    """A message to queue in bulk (reminders); the same fields ``enqueue`` takes."""
-
-    channel: str
-    kind: str
-    dedupe_key: str
-    recipient: str
-    payload: dict[str, Any]
+    One prepared insert that skips a duplicate key: this runs in every issuance.
+    """
+    message = NewMessage(channel, kind, dedupe_key, recipient, payload)
+    connection = session.connection()
+    result = connection.execute(_INSERT_NEW[connection.dialect.name], _row(message, at))
+    return bool(result.rowcount)
 
 
 def enqueue_many(session: Session, messages: Sequence[NewMessage], at: datetime) -> int:
@@ -77,9 +76,6 @@ def enqueue_many(session: Session, messages: Sequence[NewMessage], at: datetime)
             session.execute(insert(OutboxMessage), rows)
             queued += len(rows)
     return queued
-
-
-_CHUNK = 500
 
 
 def _row(message: NewMessage, at: datetime) -> dict[str, Any]:

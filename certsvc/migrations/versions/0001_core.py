@@ -161,7 +161,6 @@ def upgrade() -> None:
             ["certificates.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("request_key"),
         sa.UniqueConstraint("serial"),
         sa.UniqueConstraint("sha256"),
     )
@@ -170,15 +169,11 @@ def upgrade() -> None:
             "ix_certificates_crl", ["ca_name", "state", "crl_final"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_certificates_public_key_sha256"), ["public_key_sha256"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_certificates_revoke_due_at"), ["revoke_due_at"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_certificates_revoked_at"), ["revoked_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_certificates_sha1"), ["sha1"], unique=False)
         batch_op.create_index(
             "ix_certificates_state_expiry_date", ["state", "expiry_date"], unique=False
         )
@@ -198,10 +193,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_certificates_subscriber_id"))
         batch_op.drop_index("ix_certificates_state_invalid_from")
         batch_op.drop_index("ix_certificates_state_expiry_date")
-        batch_op.drop_index(batch_op.f("ix_certificates_sha1"))
         batch_op.drop_index(batch_op.f("ix_certificates_revoked_at"))
         batch_op.drop_index(batch_op.f("ix_certificates_revoke_due_at"))
-        batch_op.drop_index(batch_op.f("ix_certificates_public_key_sha256"))
         batch_op.drop_index("ix_certificates_crl")
 
     op.drop_table("certificates")

@@ -1,0 +1,56 @@
+"""Bearer tokens and roles for the HTTP API.
+
+``admin`` may do everything; ``helpdesk`` certificates and subscribers of any tenant;
+``tenant-admin`` the same for its own tenant only, and another tenant's data is
+answered 404 (as if it did not exist), never 403; ``gateway`` only the gateway feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from certsvc.api.deps import services_of
+from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
+from certsvc.services import Services
+from certsvc.tokens import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `certsvc token create`.")
+OPERATORS = ("admin", "helpdesk", "tenant-admin")
+
+
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationFailed("missing, unknown or revoked API token")
+    return await run_in_threadpool(
+        services_of(request).tokens.authenticate, credentials.credentials
+    )
+
+
+def allow(*roles: str) -> Callable[..., object]:
+    """A dependency that lets in only ``roles`` and hands over the principal."""
+
+    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if caller.role not in roles:
+            raise PermissionDenied(f"role {caller.role} may not do this")
+        return caller
+
+    return check
+
+
+Operator = Annotated[Principal, Depends(allow(*OPERATORS))]
+Admin = Annotated[Principal, Depends(allow("admin"))]
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+def own_tenant(caller: Principal, company_number: str, kind: str, key: str) -> None:
+    """A tenant-admin sees only its tenant: anything else does not exist for it."""
+    if caller.role == "tenant-admin" and caller.company_number != company_number:
+        raise NotFound(kind, key)

@@ -1,0 +1,48 @@
+"""``/gateway/check`` as a raw ASGI fast path in front of FastAPI.
+
+nginx calls it on every request of every client, so it skips routing, dependency
+injection and validation layers: read the headers, look up a dict, answer. ``create_app``
+installs it as a middleware; ``certsvc serve`` also wraps the whole app in it, which
+halves the cost per check again (no Starlette/FastAPI layers at all).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from certsvc.api.problems import PROBLEM_JSON
+from certsvc.gateway.check import Checker
+
+CHECK_PATH = "/gateway/check"
+TITLES = {400: "bad request", 403: "forbidden", 503: "not ready"}
+
+
+@functools.lru_cache(maxsize=64)
+def _problem(status: int, detail: str) -> bytes:
+    """problem+json bodies; the few distinct ones are encoded once."""
+    title = TITLES.get(status, "error")
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return json.dumps(body).encode()
+
+
+class CheckFastPath:
+    """ASGI middleware: answers ``GET /gateway/check``, passes everything else on."""
+
+    def __init__(self, app: ASGIApp, checker: Checker) -> None:
+        self.app = app
+        self.checker = checker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != CHECK_PATH:
+            await self.app(scope, receive, send)
+            return
+        status, detail = self.checker.decide(scope["headers"], scope["query_string"])
+        body = _problem(status, detail) if detail else b""
+        headers = [(b"cache-control", b"no-store"), (b"content-length", str(len(body)).encode())]
+        if body:
+            headers.append((b"content-type", PROBLEM_JSON.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

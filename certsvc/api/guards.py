@@ -1,0 +1,182 @@
+"""What every request passes before a route: the body cap, the maintenance window, and
+the ``Idempotency-Key`` replay of a POST.
+
+A pure ASGI middleware, so the body is read once (and never more than the cap), a
+refusal costs no route work, and a POST's answer can be captured for replay. Database
+calls run in the thread pool, like the routes'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+
+from certsvc.api.problems import for_error, problem
+from certsvc.errors import CertsvcError
+from certsvc.idempotency import StoredAnswer
+from certsvc.services import Services
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+FEED_PREFIXES = ("/gateway", "/crl", "/ocsp")
+PUBLIC_PREFIX = "/api/v1/pickup"
+"""Subscriber pickup: single-use links; answers may hold a private key, never stored."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Body cap (413), maintenance (503 + Retry-After), idempotent POST replay."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._read_body(scope, receive)
+            if scope["method"] not in READS and not scope["path"].startswith(FEED_PREFIXES):
+                self.services.maintenance.guard(self.services.clock.now())
+        except _TooLarge:
+            cap = self.services.settings.limits.max_body_bytes
+            await problem(413, "payload-too-large", f"request body over {cap} bytes")(
+                scope, receive, send
+            )
+            return
+        except CertsvcError as error:
+            await for_error(error)(scope, receive, send)
+            return
+        replay = _replaying(body)
+        key = Headers(scope=scope).get("idempotency-key")
+        if scope["method"] == "POST" and key is not None and _keyed_path(scope):
+            await self._idempotent(scope, replay, send, key, body)
+        else:
+            await self.app(scope, replay, send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        cap = self.services.settings.limits.max_body_bytes
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, send: Send, key: str, body: bytes
+    ) -> None:
+        store = self.services.idempotency
+        token = _bearer(scope)
+        if token is None or not await run_in_threadpool(self.services.tokens.is_active, token):
+            await self.app(scope, receive, send)  # the route answers 401
+            return
+        digest = store.request_hash(scope["method"], scope["path"], body)
+        try:
+            stored = await run_in_threadpool(store.begin, token, key, digest)
+        except CertsvcError as error:
+            await for_error(error)(scope, receive, send)
+            return
+        if stored is not None:
+            await _send_stored(stored, send)
+            return
+        capture = _Capture(send)
+        try:
+            await self.app(scope, receive, capture.send)
+        except BaseException:
+            await run_in_threadpool(store.abandon, token, key)
+            raise
+        if capture.status >= 500 or capture.status in (401, 403):
+            await run_in_threadpool(store.abandon, token, key)
+            return
+        kept = None if capture.secret else capture.body
+        await run_in_threadpool(
+            store.finish, token, key, capture.status, capture.content_type, kept
+        )
+
+
+def _keyed_path(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return path.startswith("/api/v1/") and not path.startswith(PUBLIC_PREFIX)
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The hash of the bearer token: the scope of the caller's idempotency keys."""
+    value = Headers(scope=scope).get("authorization", "")
+    kind, _, secret = value.partition(" ")
+    if kind.lower() != "bearer" or not secret.strip():
+        return None
+    return hashlib.sha256(secret.strip().encode()).hexdigest()
+
+
+def _replaying(body: bytes) -> Receive:
+    """A ``receive`` that hands the already-read body to the app."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_stored(stored: StoredAnswer, send: Send) -> None:
+    headers = [(b"idempotent-replayed", b"true")]
+    if stored.content_type:
+        headers.append((b"content-type", stored.content_type.encode()))
+    body = stored.body or b""
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Capture:
+    """Passes the answer through while keeping a copy for the idempotency store."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+        self.content_type: str | None = None
+        self.secret = False
+        self.chunks: list[bytes] = []
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = Headers(raw=message.get("headers", []))
+            self.content_type = headers.get("content-type")
+            self.secret = "no-store" in headers.get("cache-control", "")
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+        await self._send(message)

@@ -1,0 +1,177 @@
+"""``/api/v1/certificates``: issue, renew, reissue, revoke, show, list, pickup links.
+
+A certificate in an answer has exactly the keys of the CLI's ``--json``. Without a CSR
+an issuance can wait for the subscriber's own key at pickup: that answer is 202 with the
+pickup (the link itself goes only to the subscriber's mail).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from certsvc import audit
+from certsvc.api.auth import Operator, ServicesDep, own_tenant
+from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
+from certsvc.audit import Actor, AuditFilter
+from certsvc.errors import InputError
+from certsvc.lifecycle import CsrKey, Issued, list_views
+from certsvc.pickup import Deferred, PickupTicket
+from certsvc.policy import RevocationReason
+from certsvc.queries import CertificateFilter
+from certsvc.services import Services
+from certsvc.tokens import Principal
+from certsvc.views import CertificateView
+
+router = APIRouter(prefix="/certificates", tags=["certificates"])
+
+
+def _owned(services: Services, caller: Principal, serial: str) -> CertificateView:
+    """The certificate if the caller may see it; another tenant's is 'unknown' (404)."""
+    view = services.lifecycle.show(serial)
+    own_tenant(caller, view.company_number, "certificate", view.serial or serial)
+    return view
+
+
+def _owner(view: CertificateView) -> tuple[str, str]:
+    return view.company_number, view.user_id
+
+
+def _csr(services: Services, csr: str | None) -> CsrKey | None:
+    if csr is None:
+        return None
+    cap = services.settings.limits.max_csr_bytes
+    if len(csr.encode()) > cap:
+        raise InputError(f"CSR too large (at most {cap} bytes)", "csr")
+    return CsrKey(csr.encode())
+
+
+def _pickup(ticket: PickupTicket) -> dict[str, Any]:
+    return {"pickup": {"action": ticket.action, "expires_at": ticket.expires_at.isoformat()}}
+
+
+def _defer(
+    services: Services,
+    pickup: bool,
+    subscriber: tuple[str, str],
+    deferred: Deferred,
+    by: Actor,
+    view: CertificateView | None = None,
+) -> JSONResponse:
+    """No CSR: the issuance waits for the subscriber's key at pickup (202), if asked for."""
+    if not pickup:
+        raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
+    body = _pickup(services.pickups.defer(*subscriber, deferred, by))
+    if view is not None:
+        body["certificate"] = view.to_dict()
+    return JSONResponse(body, status_code=202)
+
+
+def _issued(
+    services: Services, issued: Issued, caller: Principal, ticket: str | None, pickup: bool
+) -> dict[str, Any]:
+    """The new certificate; a pickup link goes out when it waits for its subscriber."""
+    view = issued.certificate
+    if pickup or view.awaiting_pickup:
+        services.pickups.for_certificate(view.serial or "", caller.actor(ticket))
+        view = services.lifecycle.show(view.serial or "")
+    return view.to_dict()
+
+
+@router.post("", status_code=201, summary="Issue a certificate")
+def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
+    subscriber = f"{body.company_number}/{body.user_id}"
+    own_tenant(caller, body.company_number, "subscriber", subscriber)
+    by = caller.actor(body.ticket)
+    key = _csr(services, body.csr)
+    if key is None:
+        owner = (body.company_number, body.user_id)
+        return _defer(services, body.pickup, owner, Deferred("issue"), by)
+    issued = services.lifecycle.issue(
+        body.company_number, body.user_id, key, by, awaiting_pickup=body.pickup
+    )
+    return _issued(services, issued, caller, body.ticket, body.pickup)
+
+
+@router.get("", summary="List certificates")
+def list_certificates(
+    caller: Operator,
+    services: ServicesDep,
+    company_number: Annotated[str | None, Query(max_length=32)] = None,
+    state: Literal["pending", "issued", "revoked", "expired"] | None = None,
+    expiring_before: date | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Text search")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    if company_number is not None:
+        own_tenant(caller, company_number, "tenant", company_number)
+    if caller.role == "tenant-admin":
+        company_number = caller.company_number
+    wanted = CertificateFilter(company_number, state, expiring_before, q, limit, offset)
+    return [view.to_dict() for view in list_views(services.lifecycle, wanted)]
+
+
+@router.get("/{serial}", summary="Show a certificate")
+def show(serial: str, caller: Operator, services: ServicesDep) -> dict[str, Any]:
+    return _owned(services, caller, serial).to_dict()
+
+
+@router.get("/{serial}/history", summary="A certificate with its predecessors and events")
+def history(serial: str, caller: Operator, services: ServicesDep) -> dict[str, Any]:
+    view = _owned(services, caller, serial)
+    chain = [view]
+    while chain[0].replaces and len(chain) < 100:
+        chain.insert(0, services.lifecycle.show(chain[0].replaces))
+    while chain[-1].superseded_by and len(chain) < 200:
+        chain.append(services.lifecycle.show(chain[-1].superseded_by))
+    serials = tuple(item.serial for item in chain if item.serial)
+    with services.sessions() as session:
+        events = audit.query(session, AuditFilter(serials=serials, limit=10_000))
+    return {
+        "certificate": view.to_dict(),
+        "chain": [item.to_dict() for item in chain],
+        "events": events,
+    }
+
+
+@router.post("/{serial}/renew", status_code=201, summary="Renew a certificate")
+def renew(serial: str, body: RenewBody, caller: Operator, services: ServicesDep) -> Any:
+    view = _owned(services, caller, serial)
+    by = caller.actor(body.ticket)
+    key = _csr(services, body.csr)
+    if key is None:
+        deferred = Deferred("renew", view.serial, revoke_old=body.revoke_old)
+        return _defer(services, body.pickup, _owner(view), deferred, by, view)
+    issued = services.lifecycle.renew(serial, key, by, revoke_old=body.revoke_old)
+    return _issued(services, issued, caller, body.ticket, body.pickup)
+
+
+@router.post("/{serial}/reissue", status_code=201, summary="Reissue after a PC or user change")
+def reissue(serial: str, body: ReissueBody, caller: Operator, services: ServicesDep) -> Any:
+    view = _owned(services, caller, serial)
+    by = caller.actor(body.ticket)
+    key = _csr(services, body.csr)
+    if key is None:
+        deferred = Deferred("reissue", view.serial, body.reason, body.revoke_old, body.new_email)
+        return _defer(services, body.pickup, _owner(view), deferred, by, view)
+    issued = services.lifecycle.reissue(
+        serial, body.reason, key, by, revoke_old=body.revoke_old, new_email=body.new_email
+    )
+    return _issued(services, issued, caller, body.ticket, body.pickup)
+
+
+@router.post("/{serial}/revoke", summary="Revoke a certificate (final)")
+def revoke(serial: str, body: RevokeBody, caller: Operator, services: ServicesDep) -> Any:
+    _owned(services, caller, serial)
+    reason = RevocationReason(body.reason)
+    return services.lifecycle.revoke(serial, reason, caller.actor(body.ticket)).to_dict()
+
+
+@router.post("/{serial}/pickup", status_code=201, summary="Mail a (new) pickup link")
+def pickup_link(serial: str, body: TicketBody, caller: Operator, services: ServicesDep) -> Any:
+    view = _owned(services, caller, serial)
+    return _pickup(services.pickups.for_certificate(view.serial or "", caller.actor(body.ticket)))

@@ -1,0 +1,130 @@
+"""``/api/v1/tenants/{company}/subscribers``: register, list, show, change e-mail, mark
+"no certificate", and manage the subscriber's pickup credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from certsvc.api.auth import Operator, ServicesDep, own_tenant
+from certsvc.api.v1.schemas import CredentialsBody, EmailBody, SubscriberBody, TicketBody
+from certsvc.directory import NewSubscriber
+from certsvc.tokens import Principal
+
+router = APIRouter(prefix="/tenants/{company_number}/subscribers", tags=["subscribers"])
+CompanyPath = Annotated[str, Path(max_length=32)]
+UserPath = Annotated[str, Path(max_length=64)]
+
+
+def _mine(caller: Principal, company_number: str) -> None:
+    own_tenant(caller, company_number, "tenant", company_number)
+
+
+@router.post("", status_code=201, summary="Register a subscriber")
+def create(
+    company_number: CompanyPath, body: SubscriberBody, caller: Operator, services: ServicesDep
+) -> dict[str, Any]:
+    _mine(caller, company_number)
+    new = NewSubscriber(
+        company_number,
+        body.user_id,
+        body.email,
+        body.display_name,
+        body.needs_certificate,
+        body.role,
+        body.locale,
+    )
+    services.directory.add_subscriber(new, caller.actor(body.ticket))
+    return services.directory.show_subscriber(company_number, body.user_id).to_dict()
+
+
+@router.get("", summary="List the subscribers of a tenant")
+def list_subscribers(
+    company_number: CompanyPath, caller: Operator, services: ServicesDep
+) -> list[dict[str, Any]]:
+    _mine(caller, company_number)
+    return [view.to_dict() for view in services.directory.list_subscribers(company_number)]
+
+
+@router.get("/{user_id}", summary="Show a subscriber")
+def show(
+    company_number: CompanyPath, user_id: UserPath, caller: Operator, services: ServicesDep
+) -> dict[str, Any]:
+    _mine(caller, company_number)
+    return services.directory.show_subscriber(company_number, user_id).to_dict()
+
+
+@router.post("/{user_id}/email", summary="Change a subscriber's e-mail address")
+def change_email(
+    company_number: CompanyPath,
+    user_id: UserPath,
+    body: EmailBody,
+    caller: Operator,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    _mine(caller, company_number)
+    by = caller.actor(body.ticket)
+    return services.directory.change_email(company_number, user_id, body.email, by).to_dict()
+
+
+@router.post("/{user_id}/no-certificate", summary="Mark that the subscriber needs no certificate")
+def no_certificate(
+    company_number: CompanyPath,
+    user_id: UserPath,
+    body: TicketBody,
+    caller: Operator,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    _mine(caller, company_number)
+    by = caller.actor(body.ticket)
+    return services.directory.mark_no_certificate(company_number, user_id, by).to_dict()
+
+
+@router.post("/{user_id}/credentials", summary="Register the registration letter's credentials")
+def set_credentials(
+    company_number: CompanyPath,
+    user_id: UserPath,
+    body: CredentialsBody,
+    caller: Operator,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    _mine(caller, company_number)
+    services.accounts.set(
+        company_number,
+        user_id,
+        body.password,
+        body.registration_number,
+        caller.actor(body.ticket),
+    )
+    return services.directory.show_subscriber(company_number, user_id).to_dict()
+
+
+@router.post(
+    "/{user_id}/credentials/reset",
+    status_code=201,
+    summary="Reset credentials: a temporary password valid 24 hours; lifts a lock",
+)
+def reset_credentials(
+    company_number: CompanyPath,
+    user_id: UserPath,
+    body: TicketBody,
+    caller: Operator,
+    services: ServicesDep,
+) -> JSONResponse:
+    _mine(caller, company_number)
+    temporary = services.accounts.reset(
+        company_number, user_id, caller.actor(body.ticket), helpdesk=caller.role == "helpdesk"
+    )
+    return secret_answer(temporary.password, temporary.expires_at.isoformat())
+
+
+def secret_answer(password: str, expires_at: str) -> JSONResponse:
+    """A temporary password, shown once: never cached, never kept for a replay."""
+    return JSONResponse(
+        {"temporary_password": password, "expires_at": expires_at},
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,155 @@
+"""``certsvc gateway-config nginx|haproxy`` and ``certsvc gateway-agent``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from certsvc.clock import SystemClock
+from certsvc.errors import InputError
+from certsvc.gateway.agent import FeedClient, GatewayAgent
+from certsvc.gateway.configs import GatewayOptions, haproxy_config, nginx_config
+from certsvc.gateway.layout import STATUS_PATH, GatewayFiles
+from certsvc.gateway.targets import Gateway, HAProxyGateway, NginxGateway
+from certsvc.logging import configure_logging
+
+DEFAULT_CERTSVC = "http://127.0.0.1:8080"
+
+
+def _absolute(value: str) -> Path:
+    return Path(value).expanduser().absolute()
+
+
+@click.command("gateway-config")
+@click.argument("kind", type=click.Choice(["nginx", "haproxy"]))
+@click.option(
+    "--dir",
+    "directory",
+    default="/etc/certsvc-gateway",
+    show_default=True,
+    help="Gateway directory: feed files, pid, logs, temp files.",
+)
+@click.option("--listen", default="0.0.0.0:443", show_default=True, help="HOST:PORT for TLS.")
+@click.option("--server-name", default="_", show_default=True)
+@click.option("--server-cert", help="Server certificate (HAProxy: certificate + key in one PEM).")
+@click.option("--server-key", help="Server key (nginx). Default: beside the certificate.")
+@click.option(
+    "--upstream",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The protected application.",
+)
+@click.option("--certsvc-url", default=DEFAULT_CERTSVC, show_default=True)
+@click.option(
+    "--allowlist",
+    type=click.Choice(["auth-request", "map", "none"]),
+    default="auth-request",
+    show_default=True,
+    help="nginx: ask certsvc per request, or a map file the agent keeps fresh.",
+)
+@click.option(
+    "--ocsp/--no-ocsp",
+    default=False,
+    show_default=True,
+    help="nginx: ask certsvc's OCSP responder at each handshake.",
+)
+@click.option(
+    "--status-port",
+    type=int,
+    default=8081,
+    show_default=True,
+    help="nginx: loopback port where the agent sees which feed is loaded.",
+)
+@click.option("--workers", default="auto", show_default=True, help="nginx worker_processes.")
+def gateway_config(kind: str, directory: str, server_cert: str | None, **options: Any) -> None:
+    """Print a commented gateway config for mutual TLS fed by certsvc (TLS 1.2+ only)."""
+    folder = _absolute(directory)
+    cert = _absolute(server_cert) if server_cert else folder / "server.pem"
+    key = options.pop("server_key")
+    gateway = GatewayOptions(
+        directory=folder,
+        server_cert=cert,
+        server_key=_absolute(key) if key else cert.with_suffix(".key"),
+        **options,
+    )
+    click.echo(nginx_config(gateway) if kind == "nginx" else haproxy_config(gateway), nl=False)
+
+
+@click.command("gateway-agent")
+@click.option("--nginx", "nginx_dir", help="Gateway directory of an nginx made by gateway-config.")
+@click.option("--haproxy-socket", help="HAProxy admin socket (level admin).")
+@click.option("--dir", "directory", help="HAProxy: feed directory (default: the socket's).")
+@click.option("--certsvc-url", default=DEFAULT_CERTSVC, show_default=True)
+@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds per poll.")
+@click.option("--once", is_flag=True, help="One round, then exit (non-zero when not all good).")
+@click.option(
+    "--warn-hours",
+    type=float,
+    default=48.0,
+    show_default=True,
+    help="Warn this long before the held CRL's nextUpdate.",
+)
+@click.option(
+    "--allowlist/--no-allowlist",
+    default=True,
+    show_default=True,
+    help="Fetch the allowlist (not needed with auth_request).",
+)
+@click.option("--nginx-bin", default="nginx", show_default=True)
+@click.option("--nginx-status", help=f"Status URL [http://127.0.0.1:8081{STATUS_PATH}].")
+@click.option("--reload-command", help="HAProxy: run when a CRL is too big for the socket.")
+def gateway_agent(
+    nginx_dir: str | None,
+    haproxy_socket: str | None,
+    directory: str | None,
+    certsvc_url: str,
+    interval: float,
+    once: bool,
+    warn_hours: float,
+    allowlist: bool,
+    **gateway_options: Any,
+) -> None:
+    """Keep a gateway's CRLs and allowlist fresh from certsvc (verified, atomic, reloaded)."""
+    files, gateway = _gateway(nginx_dir, haproxy_socket, directory, **gateway_options)
+    configure_logging()
+    warn_before = timedelta(hours=warn_hours)
+    client = FeedClient(certsvc_url)
+    agent = GatewayAgent(client, gateway, files, SystemClock(), warn_before, allowlist)
+    if once:
+        outcome = agent.run_once()
+        click.echo(f"crls: {outcome.crls}\nallowlist: {outcome.allowlist}")
+        click.echo(f"gateway: {outcome.gateway}")
+        for warning in outcome.warnings:
+            click.echo(f"WARNING: {warning}", err=True)
+        sys.exit(0 if outcome.ok else 1)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        agent.run(interval, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _gateway(
+    nginx_dir: str | None,
+    haproxy_socket: str | None,
+    directory: str | None,
+    nginx_bin: str,
+    nginx_status: str | None,
+    reload_command: str | None,
+) -> tuple[GatewayFiles, Gateway]:
+    if (nginx_dir is None) == (haproxy_socket is None):
+        raise InputError("give exactly one of --nginx DIR or --haproxy-socket PATH")
+    if nginx_dir is not None:
+        files = GatewayFiles(_absolute(nginx_dir))
+        status = nginx_status or f"http://127.0.0.1:8081{STATUS_PATH}"
+        return files, NginxGateway(files, status, nginx_bin)
+    socket_path = _absolute(haproxy_socket or "")
+    files = GatewayFiles(_absolute(directory) if directory else socket_path.parent)
+    return files, HAProxyGateway(socket_path, files, reload_command)

@@ -1,0 +1,96 @@
+"""The gateway agent against a real certsvc, no gateway needed: what it keeps and refuses."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from certsvc.clock import FixedClock
+from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
+from certsvc.gateway.layout import GatewayFiles
+from certsvc.gateway.targets import NginxGateway
+from tests.e2e.conftest import Stack, agent_cli, free_port
+
+
+@pytest.fixture
+def files(stack: Stack, tmp_path: Path) -> GatewayFiles:
+    (tmp_path / "chain.pem").write_bytes(stack.chain_pem())
+    return GatewayFiles(tmp_path)
+
+
+def agent_round(files: GatewayFiles, url: str, clock: FixedClock) -> Outcome:
+    gateway = NginxGateway(files, f"http://127.0.0.1:{free_port()}/certsvc-feed")
+    return GatewayAgent(FeedClient(url, timeout=2), gateway, files, clock).run_once()
+
+
+def snapshot(files: GatewayFiles) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in (files.crl_bundle, files.nginx_map)}
+
+
+def test_first_round_writes_the_feed_and_the_second_costs_two_304s(stack: Stack, files):
+    clock = FixedClock(stack.clock.now())
+    first = agent_round(files, stack.url, clock)
+    assert first == Outcome("updated", "updated", "files written (nginx not running)")
+    assert files.crl_bundle.read_bytes().count(b"-----BEGIN X509 CRL-----") == 2
+    assert files.nginx_map.read_text().startswith("# certsvc allowlist version ")
+    assert len(files.nginx_map.read_text().splitlines()) == 1 + len(stack.clients)
+
+    second = agent_round(files, stack.url, clock)
+    assert second == Outcome("unchanged", "unchanged", "unchanged")
+
+
+def test_unreachable_certsvc_keeps_the_last_good_files_and_warns_near_next_update(
+    stack: Stack, files
+):
+    clock = FixedClock(stack.clock.now())
+    assert agent_round(files, stack.url, clock).ok
+    kept = snapshot(files)
+    next_update = json.loads(files.state.read_text())["crl_next_update"]
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    clock.set(datetime.fromisoformat(next_update) - timedelta(hours=10))
+    near = agent_round(files, dead, clock)
+
+    assert near.crls.startswith("unreachable:")
+    assert near.allowlist.startswith("unreachable:")
+    assert near.gateway == "unchanged"
+    assert near.warnings == (f"CRL nextUpdate in 10.0 h ({next_update}): refresh it",)
+    assert snapshot(files) == kept
+
+    clock.set(clock.now() + timedelta(hours=10))
+    lapsed = agent_round(files, dead, clock)
+    assert lapsed.warnings == (f"CRL EXPIRED at {next_update}: the gateway refuses EVERY client",)
+    assert snapshot(files) == kept
+
+
+def test_an_allowlist_going_back_is_refused_and_the_held_one_kept(stack: Stack, files):
+    clock = FixedClock(stack.clock.now())
+    assert agent_round(files, stack.url, clock).ok
+    kept = snapshot(files)
+    state = json.loads(files.state.read_text())
+    state.update(allow_version=state["allow_version"] + 1000, allow_etag=None)
+    files.state.write_text(json.dumps(state))  # as if the gateway held a newer list
+
+    outcome = agent_round(files, stack.url, clock)
+
+    assert outcome.allowlist.startswith("refused: the allowlist went back from version")
+    assert outcome.crls == "unchanged"
+    assert snapshot(files) == kept
+
+
+def test_the_command_exits_non_zero_and_warns_when_certsvc_is_down(files):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = agent_cli("--once", "--nginx", str(files.directory), "--certsvc-url", dead)
+    assert result.exit_code == 1
+    assert "crls: unreachable:" in result.output
+    assert "WARNING: the gateway holds no CRL from certsvc yet" in result.log
+    assert not files.crl_bundle.exists()
+
+
+def test_the_command_needs_exactly_one_gateway():
+    result = agent_cli("--once")
+    assert result.exit_code == 2
+    assert "give exactly one of --nginx DIR or --haproxy-socket PATH" in result.log

@@ -1,0 +1,216 @@
+"""What every request passes: the maintenance window, the body cap, idempotent POSTs,
+unknown fields and routes, and serials that are not serials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from certsvc.models import Certificate
+from tests.conftest import COMPANY, USER
+from tests.integration.api.conftest import bearer, issue
+from tests.keys import make_csr
+from tests.timestamps import maintenance_closes, maintenance_opens
+
+
+def certificate_count(services) -> int:
+    with services.sessions() as session:
+        return session.scalar(select(func.count(Certificate.id)))
+
+
+def issue_body(**extra):
+    return {"company_number": COMPANY, "user_id": USER, "csr": make_csr().decode(), **extra}
+
+
+# -- maintenance ------------------------------------------------------------------------
+
+
+def test_changes_get_503_with_retry_after_during_maintenance(api, tokens, services, clock):
+    serial = issue(api, tokens["helpdesk"])["serial"]
+    clock.set(maintenance_opens + timedelta(hours=2))
+    answer = api.post("/api/v1/certificates", json=issue_body(), headers=bearer(tokens["admin"]))
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["retry-after"] == "Sat, 28 Nov 2026 23:00:00 GMT"  # 08:00 JST
+    assert answer.json()["title"] == "maintenance"
+    assert "maintenance" in answer.json()["detail"]
+    revoke = api.post(
+        f"/api/v1/certificates/{serial}/revoke",
+        json={"reason": "keyCompromise"},
+        headers=bearer(tokens["admin"]),
+    )
+    assert revoke.status_code == 503
+    assert certificate_count(services) == 1
+
+
+def test_reads_and_the_gateway_feed_keep_working_during_maintenance(api, tokens, services, clock):
+    serial = issue(api, tokens["helpdesk"])["serial"]
+    clock.set(maintenance_opens + timedelta(hours=2))
+    assert api.get("/crl/issuing.crl").status_code == 200
+    assert api.head("/crl/issuing.crl").status_code == 200
+    services.gateway.poll_once()  # what the serving loop does
+    allowlist = api.get("/gateway/allowlist")
+    assert allowlist.status_code == 200
+    assert serial in allowlist.text
+    ocsp = api.post(
+        "/ocsp", content=b"not DER", headers={"Content-Type": "application/ocsp-request"}
+    )
+    assert ocsp.status_code != 503  # an OCSP POST is a read of the feed
+    shown = api.get(f"/api/v1/certificates/{serial}", headers=bearer(tokens["helpdesk"]))
+    assert shown.status_code == 200
+    assert api.get("/api/v1/audit", headers=bearer(tokens["admin"])).status_code == 200
+    assert api.get("/healthz").status_code == 200
+
+
+def test_changes_work_again_when_the_window_closes(api, tokens, clock):
+    clock.set(maintenance_closes)
+    answer = api.post("/api/v1/certificates", json=issue_body(), headers=bearer(tokens["admin"]))
+    assert answer.status_code == 201
+
+
+def test_pickup_is_a_change_and_waits_for_the_window_to_close(api, clock):
+    clock.set(maintenance_opens)
+    answer = api.post(
+        "/api/v1/pickup/reset",
+        json={"company_number": COMPANY, "user_id": USER, "registration_number": "12345678"},
+    )
+    assert answer.status_code == 503
+
+
+# -- idempotency ------------------------------------------------------------------------
+
+
+def test_same_key_and_body_return_the_first_answer(api, tokens, services):
+    body = issue_body(ticket="T-1")
+    headers = {**bearer(tokens["helpdesk"]), "Idempotency-Key": "issue-taro-1"}
+    first = api.post("/api/v1/certificates", json=body, headers=headers)
+    second = api.post("/api/v1/certificates", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert certificate_count(services) == 1
+
+
+def test_same_key_with_another_body_is_422(api, tokens, services):
+    headers = {**bearer(tokens["helpdesk"]), "Idempotency-Key": "issue-taro-1"}
+    api.post("/api/v1/certificates", json=issue_body(), headers=headers)
+    other = api.post("/api/v1/certificates", json=issue_body(), headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "different request" in other.json()["detail"]
+    assert certificate_count(services) == 1
+
+
+def test_keys_belong_to_their_caller(api, tokens, services):
+    body = issue_body()
+    for role in ("helpdesk", "admin"):
+        headers = {**bearer(tokens[role]), "Idempotency-Key": "same-key"}
+        assert api.post("/api/v1/certificates", json=body, headers=headers).status_code == 201
+    assert certificate_count(services) == 2
+
+
+def test_a_refused_request_is_replayed_as_refused(api, tokens, services):
+    serial = issue(api, tokens["helpdesk"])["serial"]
+    api.post(
+        f"/api/v1/certificates/{serial}/revoke",
+        json={"reason": "keyCompromise"},
+        headers=bearer(tokens["helpdesk"]),
+    )
+    headers = {**bearer(tokens["helpdesk"]), "Idempotency-Key": "revoke-again"}
+    body = {"reason": "keyCompromise"}
+    first = api.post(f"/api/v1/certificates/{serial}/revoke", json=body, headers=headers)
+    second = api.post(f"/api/v1/certificates/{serial}/revoke", json=body, headers=headers)
+    assert first.status_code == second.status_code == 409
+    assert first.json() == second.json()
+
+
+def test_an_answer_holding_a_secret_is_not_kept_for_replay(api, tokens):
+    url = f"/api/v1/tenants/{COMPANY}/subscribers/{USER}/credentials/reset"
+    headers = {**bearer(tokens["admin"]), "Idempotency-Key": "reset-1"}
+    first = api.post(url, json={}, headers=headers)
+    assert first.status_code == 201
+    again = api.post(url, json={}, headers=headers)
+    assert again.status_code == 409
+    assert first.json()["temporary_password"] not in again.text
+
+
+def test_a_request_refused_in_maintenance_may_be_retried_with_its_key(api, tokens, clock):
+    headers = {**bearer(tokens["helpdesk"]), "Idempotency-Key": "after-the-window"}
+    body = issue_body()
+    clock.set(maintenance_opens)
+    assert api.post("/api/v1/certificates", json=body, headers=headers).status_code == 503
+    clock.set(maintenance_closes)
+    assert api.post("/api/v1/certificates", json=body, headers=headers).status_code == 201
+
+
+def test_an_overlong_idempotency_key_is_refused(api, tokens):
+    headers = {**bearer(tokens["helpdesk"]), "Idempotency-Key": "k" * 256}
+    answer = api.post("/api/v1/certificates", json=issue_body(), headers=headers)
+    assert answer.status_code == 422
+
+
+# -- limits on bad input ----------------------------------------------------------------
+
+
+def test_a_body_over_the_cap_is_413_and_nothing_is_written(api, tokens, services):
+    body = issue_body(ticket="x" * (64 * 1024))
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["admin"]))
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert certificate_count(services) == 0
+
+
+def test_unknown_fields_are_refused(api, tokens, services):
+    body = issue_body(validity_years=10)
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["admin"]))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "validity_years" in answer.json()["detail"]
+    assert certificate_count(services) == 0
+
+
+def test_overlong_fields_are_refused(api, tokens):
+    body = issue_body(ticket="t" * 129)
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["admin"]))
+    assert answer.status_code == 422
+    assert "ticket" in answer.json()["detail"]
+
+
+def test_an_oversized_csr_is_refused(api, tokens):
+    body = issue_body(csr="A" * (16 * 1024 + 1))
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["admin"]))
+    assert answer.status_code == 422
+    assert "csr" in answer.json()["detail"]
+
+
+def test_a_serial_that_is_not_one_is_422(api, tokens):
+    for bad in ("not-hex", "00", "F" * 60):
+        answer = api.get(f"/api/v1/certificates/{bad}", headers=bearer(tokens["admin"]))
+        assert answer.status_code == 422, bad
+        assert answer.json()["field"] == "serial"
+
+
+def test_unknown_routes_and_methods_are_problem_json(api, tokens):
+    missing = api.get("/api/v1/nothing-here", headers=bearer(tokens["admin"]))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong = api.delete("/api/v1/certificates", headers=bearer(tokens["admin"]))
+    assert wrong.status_code == 405
+    assert wrong.json()["status"] == 405
+
+
+def test_invalid_json_is_a_problem(api, tokens):
+    answer = api.post(
+        "/api/v1/certificates",
+        content=b"{not json",
+        headers={**bearer(tokens["admin"]), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_openapi_and_docs_are_served(api):
+    schema = api.get("/openapi.json").json()
+    assert "/api/v1/certificates/{serial}/reissue" in schema["paths"]
+    assert api.get("/docs").status_code == 200

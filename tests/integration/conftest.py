@@ -1,0 +1,73 @@
+"""Fixtures for the GlobalSign adapter: one fake CA API per run, reset for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certsvc.clock import FixedClock
+from certsvc.config import Settings
+from certsvc.directory import NewSubscriber
+from certsvc.services import Services
+from tests.conftest import COMPANY, OPERATOR, USER, make_settings
+from tests.fakes.globalsign import FakeGlobalSign
+from tests.fakes.timer import FakeTimer
+
+
+@pytest.fixture(scope="session")
+def fake_hvca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGlobalSign]:
+    fake = FakeGlobalSign(tmp_path_factory.mktemp("hvca")).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def hvca(fake_hvca: FakeGlobalSign, clock: FixedClock) -> FakeGlobalSign:
+    """The fake CA, emptied, its clock following the test's clock."""
+    fake_hvca.reset(now=clock.now)
+    return fake_hvca
+
+
+@pytest.fixture
+def timer(clock: FixedClock) -> FakeTimer:
+    return FakeTimer(clock)
+
+
+def globalsign_settings(
+    home: Path,
+    database_url: str,
+    hvca: FakeGlobalSign,
+    sections: dict[str, dict[str, object]] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings whose CA is the fake; ``sections`` adds other config sections."""
+    section = {**hvca.settings(), **overrides}
+    ca = {"adapter": "globalsign", "globalsign": section}
+    return make_settings(home, database_url, ca=ca, **(sections or {}))
+
+
+def open_services(settings: Settings, clock: FixedClock, timer: FakeTimer) -> Services:
+    """Initialised services with tenant 1001 and subscriber taro; dispose the engine after."""
+    built = Services(settings, clock, timer)
+    built.initialise()
+    built.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
+    built.directory.add_subscriber(
+        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
+    )
+    return built
+
+
+@pytest.fixture
+def gs_settings(tmp_path: Path, database_url: str, hvca: FakeGlobalSign) -> Settings:
+    return globalsign_settings(tmp_path / "home", database_url, hvca)
+
+
+@pytest.fixture
+def gs_services(gs_settings: Settings, clock: FixedClock, timer: FakeTimer) -> Iterator[Services]:
+    """Services whose CA is the fake GlobalSign API, with tenant 1001 and subscriber taro."""
+    built = open_services(gs_settings, clock, timer)
+    yield built
+    built.engine.dispose()

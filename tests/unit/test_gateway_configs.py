@@ -1,0 +1,103 @@
+"""``certsvc gateway-config``: configs that the real nginx and HAProxy accept."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+
+from certsvc.cli.main import main
+from certsvc.gateway.crl import bundle_pem
+from certsvc.gateway.layout import GatewayFiles
+from certsvc.gateway.targets import nginx_feed_conf
+from tests.tls import write_server_identity
+
+needs_nginx = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+needs_haproxy = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
+
+
+def generate(*arguments: str) -> str:
+    result = CliRunner().invoke(main, ["gateway-config", *arguments])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def gateway_dir(tmp_path: Path, services) -> Path:
+    """A gateway directory holding what the agent and the operator put there."""
+    directory = tmp_path / "gw"
+    directory.mkdir()
+    files = GatewayFiles(directory)
+    chain = services.adapter.trust_chain()
+    files.chain.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+    files.crl_bundle.write_bytes(bundle_pem(services.crls.current()))
+    files.nginx_map.write_text("")
+    files.haproxy_acl.write_text("")
+    files.nginx_feed.write_bytes(nginx_feed_conf("crl=1,1 allow=0 seq=1"))
+    write_server_identity(directory)
+    return directory
+
+
+@needs_nginx
+@pytest.mark.parametrize(
+    "mode",
+    [["--allowlist", "map"], ["--allowlist", "auth-request", "--ocsp"], ["--allowlist", "none"]],
+)
+def test_nginx_accepts_the_generated_config(gateway_dir: Path, mode):
+    text = generate("nginx", "--dir", str(gateway_dir), "--listen", "127.0.0.1:8443", *mode)
+    config = gateway_dir / "nginx.conf"
+    config.write_text(text)
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(gateway_dir), "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in text
+    assert f"ssl_crl {gateway_dir}/crl-bundle.pem;" in text
+    assert ("auth_request /_certsvc_check;" in text) == ("auth-request" in mode)
+    assert ("include " + str(gateway_dir) + "/allow.map;" in text) == ("map" in mode)
+    assert ("ssl_ocsp leaf;" in text) == ("--ocsp" in mode)
+    for line in text.splitlines():  # everything nginx writes stays in the gateway directory
+        if line.strip().startswith(("pid ", "error_log ", "access_log ")) or "_temp_path" in line:
+            assert str(gateway_dir) in line or line.strip() == "access_log off;", line
+
+
+@needs_haproxy
+def test_haproxy_accepts_the_generated_config(gateway_dir: Path):
+    text = generate(
+        "haproxy",
+        "--dir",
+        str(gateway_dir),
+        "--listen",
+        "127.0.0.1:8443",
+        "--server-cert",
+        str(gateway_dir / "server-combined.pem"),
+    )
+    config = gateway_dir / "haproxy.cfg"
+    config.write_text(text)
+    result = subprocess.run(
+        ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ssl-min-ver TLSv1.2" in text
+    assert f"crl-file {gateway_dir}/crl-bundle.pem" in text
+    assert f"-f {gateway_dir}/allow.acl" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nginx", "--upstream", "ftp://x"], "--upstream must be an http(s) URL"),
+        (["nginx", "--listen", "443"], "--listen must be HOST:PORT"),
+        (["nginx", "--status-port", "70000"], "--status-port out of range"),
+        (["haproxy", "--upstream", "https://app:443"], "plain http://HOST:PORT"),
+    ],
+)
+def test_bad_options_name_the_problem(arguments, message):
+    result = CliRunner().invoke(main, ["gateway-config", *arguments])
+    assert result.exit_code == 2
+    assert message in result.output
