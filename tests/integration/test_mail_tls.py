@@ -1,51 +1,21 @@
 """SMTP over STARTTLS and implicit TLS with AUTH, against a real aiosmtpd server."""
 
-import ipaddress
 import ssl
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.conftest import make_mail_services
 from tests.integration.test_nightly_life import add_subscriber, issue
 from tests.smtp import LoopbackController, Recorder
+from tests.tls import write_server_identity
 
 PASSWORD = "mail-Passw0rd"
 
 
 def server_certificate(directory):
-    """A self-signed certificate for 127.0.0.1; the client trusts it via tls_ca_file."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smtp.test")])
-    now = datetime.now(UTC)  # real time: the TLS stack checks it, not the domain clock
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "smtp.pem", directory / "smtp.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    """A self-signed localhost certificate; the client trusts it via tls_ca_file."""
+    cert_path, key_path = write_server_identity(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return cert_path, context
@@ -83,6 +53,7 @@ def test_mail_goes_over_tls_with_auth_and_the_password_from_the_environment(
         tmp_path / "h",
         database_url,
         clock,
+        smtp_host="localhost",
         smtp_port=controller.port,
         security=security,
         username="certsvc",
@@ -114,6 +85,7 @@ def test_wrong_password_is_retried_not_failed(tmp_path, database_url, clock):
         tmp_path / "h",
         database_url,
         clock,
+        smtp_host="localhost",
         smtp_port=controller.port,
         security="starttls",
         username="certsvc",
