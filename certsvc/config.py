@@ -191,7 +191,6 @@ class WebhookSettings(Section):
     secrets_env: str = "CERTSVC_WEBHOOK_SECRETS"
     secrets_file: str = ""
     timeout_seconds: float = Field(default=5, gt=0)
-    max_attempts: int = Field(default=10, ge=1)
 
 
 class MailSettings(Section):

@@ -13,7 +13,6 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
     ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
     ├── PermissionDenied         the caller's role may not do this
-    ├── DeliveryFailed           a message (webhook) could not be delivered; retried
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
         │   └── CADeadlineExceeded   an operation's total deadline passed
@@ -87,10 +86,6 @@ class AuthenticationFailed(CertsvcError):
 
 class PermissionDenied(CertsvcError):
     """The caller is known but its role may not do this."""
-
-
-class DeliveryFailed(CertsvcError):
-    """A message was not accepted by its recipient; the outbox retries it later."""
 
 
 class CAError(CertsvcError):

@@ -12,8 +12,11 @@ drain skips its ticks.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -89,9 +92,31 @@ class SchedulerDaemon:
         return self.services.outbox.drain()
 
 
+def one_at_a_time() -> dict[str, ThreadPoolExecutor]:
+    """One worker thread: the jobs share the leader lock's connection, so they take turns."""
+    return {"default": ThreadPoolExecutor(max_workers=1)}
+
+
+def start_in_background(services: Services) -> Callable[[], None]:
+    """Run the scheduler on a background thread beside another service (``certsvc run``);
+    returns the function that stops it and releases the leader lock."""
+    scheduler = BackgroundScheduler(timezone=services.settings.zone, executors=one_at_a_time())
+    leader = leader_lock_for(services)
+    SchedulerDaemon(services, leader, scheduler).install()
+    scheduler.start()
+    log.info("scheduler.start", nightly_at=services.settings.scheduler.nightly_at)
+
+    def stop() -> None:
+        scheduler.shutdown(wait=False)
+        leader.release()
+        log.info("scheduler.stop")
+
+    return stop
+
+
 def run_forever(services: Services) -> None:
     """Block running the scheduler until SIGINT/SIGTERM; the leader lock goes with us."""
-    scheduler = BlockingScheduler(timezone=services.settings.zone)
+    scheduler = BlockingScheduler(timezone=services.settings.zone, executors=one_at_a_time())
     leader = leader_lock_for(services)
     SchedulerDaemon(services, leader, scheduler).install()
 

@@ -33,16 +33,17 @@ def write_gateway_files(services: Services, directory: Path) -> tuple[Path, Path
 
 
 def start_scheduler(services: Services) -> tuple[str, Stop]:
-    """Hook for the scheduler daemon (issue 4): start it beside HTTP, return how to stop it.
+    """Start the scheduler daemon (nightly run, outbox drain) beside HTTP; return a note
+    for the operator and how to stop it. With several instances the leader lock lets one act."""
+    from scheduler.daemon import start_in_background  # noqa: PLC0415 - scheduler imports services
 
-    The scheduler package has no daemon in this build yet, so nothing starts here; the
-    HTTP service still rebuilds CRLs before their nextUpdate and follows the feed.
-    Wire ``scheduler``'s start/stop in here when it lands.
-    """
-    del services
-    return "scheduler: not in this build yet (CRLs are still refreshed by the HTTP service)", (
-        lambda: None
+    rules = services.settings.scheduler
+    note = (
+        f"scheduler:                     nightly run at {rules.nightly_at} "
+        f"({services.settings.business.timezone}), outbox drain every "
+        f"{rules.drain_interval_seconds} s"
     )
+    return note, start_in_background(services)
 
 
 @click.command("run")

@@ -27,8 +27,15 @@ from certsvc.gateway.exports import Exports
 from certsvc.gateway.metrics import GatewayMetrics
 from certsvc.gateway.ocsp import OCSPResponder
 from certsvc.gateway.refresher import CRLRefresher
-from certsvc.gateway.webhooks import WebhookSender, drain, load_secrets, queue_feed_change
+from certsvc.gateway.webhooks import (
+    CHANNEL,
+    WebhookSender,
+    load_secrets,
+    queue_feed_change,
+    webhook_rules,
+)
 from certsvc.logging import get_logger
+from certsvc.notify.drain import OutboxDrainer, SenderRegistry
 
 log = get_logger("certsvc.gateway")
 PRUNE_EVERY_SECONDS = 3600.0
@@ -102,15 +109,22 @@ class Gateway:
             pass  # another instance queued the same version at the same moment
         self._announced = version
 
+    @cached_property
+    def webhook_drain(self) -> OutboxDrainer:
+        """The outbox drain for channel ``webhook`` only: serving instances push within
+        seconds, while mail keeps the scheduler's slower drain."""
+        senders = SenderRegistry()
+        senders.register(CHANNEL, self.webhooks)
+        rules = webhook_rules(self.settings.outbox)
+        return OutboxDrainer(self.sessions, self.clock, senders, rules)
+
     def deliver_webhooks(self) -> None:
-        """Send the webhook messages due (outbox channel ``webhook``), counting outcomes."""
-        sent, failed = drain(
-            self.sessions, self.webhooks, self.clock, self.settings.webhooks.max_attempts
-        )
-        self.metrics.webhooks.labels("sent").inc(sent)
-        self.metrics.webhooks.labels("failed").inc(failed)
-        if failed:
-            log.warning("webhook.delivery_failed", failed=failed, sent=sent)
+        """Send the webhook messages due, counting outcomes."""
+        report = self.webhook_drain.drain()
+        self.metrics.webhooks.labels("sent").inc(report.sent)
+        self.metrics.webhooks.labels("failed").inc(report.failed + report.retried)
+        if report.failed or report.retried:
+            log.warning("webhook.delivery_failed", failed=report.failed, retried=report.retried)
 
     def prune_changes(self) -> int:
         """Trim the change log to ``[gateway] changes_keep_days`` (hourly; cheap when idle)."""

@@ -18,23 +18,22 @@ import hashlib
 import hmac
 import json
 import os
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
 import requests
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.clock import Clock, SystemClock
-from certsvc.config import Settings
-from certsvc.db import SessionFactory, transaction
-from certsvc.errors import ConfigError, DeliveryFailed
-from certsvc.models import OutboxMessage
+from certsvc.config import OutboxSettings, Settings
+from certsvc.errors import ConfigError
+from certsvc.notify.drain import Delivery, OutboxItem
 from certsvc.notify.outbox import enqueue
 
 CHANNEL, KIND = "webhook", "gateway.feed.changed"
 SECRET_PREFIX = "whsec_"
-MAX_BACKOFF = timedelta(hours=1)
-DRAIN_BATCH = 50
+RETRY_FIRST_SECONDS = 2
+LEASE_SECONDS = 60
 
 
 def load_secrets(settings: Settings) -> list[bytes]:
@@ -87,9 +86,10 @@ def queue_feed_change(session: Session, urls: tuple[str, ...], version: int, at:
 
 
 class WebhookSender:
-    """Delivers one ``webhook`` outbox message; raises ``DeliveryFailed`` unless a 2xx came back.
+    """The outbox sender of channel ``webhook``: posts each message, signed.
 
-    It is the sender the outbox drain calls for channel ``webhook``.
+    A 2xx is ``sent``; a 4xx other than 408/429 is ``failed`` (the receiver refuses it
+    for good); anything else, or no answer, is ``retry`` with the outbox's backoff.
     """
 
     def __init__(self, keys: list[bytes], timeout: float, wall: Clock | None = None) -> None:
@@ -98,17 +98,17 @@ class WebhookSender:
         self._wall = wall or SystemClock()
         self._http = requests.Session()
 
-    def __call__(self, message: OutboxMessage) -> None:
+    def deliver(self, items: Sequence[OutboxItem]) -> list[Delivery]:
+        return [self._post(item) for item in items]
+
+    def _post(self, item: OutboxItem) -> Delivery:
+        sent_at = self._wall.now()
         body = json.dumps(
-            {
-                "type": message.kind,
-                "timestamp": message.created_at.isoformat(),
-                "data": message.payload,
-            },
+            {"type": item.kind, "timestamp": sent_at.isoformat(), "data": item.payload},
             separators=(",", ":"),
         ).encode()
-        message_id = f"msg_certsvc_{message.id}"
-        timestamp = int(self._wall.now().timestamp())
+        message_id = f"msg_certsvc_{item.id}"
+        timestamp = int(sent_at.timestamp())
         headers = {
             "content-type": "application/json",
             "webhook-id": message_id,
@@ -117,58 +117,20 @@ class WebhookSender:
         }
         try:
             answer = self._http.post(
-                message.recipient, data=body, headers=headers, timeout=self._timeout
+                item.recipient, data=body, headers=headers, timeout=self._timeout
             )
         except requests.RequestException as exc:
-            raise DeliveryFailed(f"webhook to {message.recipient}: {type(exc).__name__}") from exc
-        if not 200 <= answer.status_code < 300:
-            raise DeliveryFailed(f"webhook to {message.recipient}: HTTP {answer.status_code}")
+            return Delivery(item.id, "retry", f"webhook to {item.recipient}: {type(exc).__name__}")
+        status = answer.status_code
+        if 200 <= status < 300:
+            return Delivery(item.id, "sent")
+        error = f"webhook to {item.recipient}: HTTP {status}"
+        refused = 400 <= status < 500 and status not in (408, 429)
+        return Delivery(item.id, "failed" if refused else "retry", error)
 
 
-def drain(
-    sessions: SessionFactory, sender: WebhookSender, clock: Clock, max_attempts: int
-) -> tuple[int, int]:
-    """Send due webhook messages once each; returns (sent, failed).
-
-    A stand-in until the scheduler's outbox drain delivers channel ``webhook`` with
-    ``WebhookSender``; both may run (at least once: receivers de-duplicate by id).
-    """
-    now = clock.now()
-    with sessions() as session:
-        due = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.channel == CHANNEL,
-                OutboxMessage.status == "queued",
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(DRAIN_BATCH)
-        ).all()
-    sent = failed = 0
-    for message in due:
-        error: str | None = None
-        try:
-            sender(message)
-            sent += 1
-        except DeliveryFailed as exc:
-            error = str(exc)
-            failed += 1
-        _record(sessions, message.id, error, now, max_attempts)
-    return sent, failed
-
-
-def _record(
-    sessions: SessionFactory, message_id: int, error: str | None, now: datetime, max_attempts: int
-) -> None:
-    with transaction(sessions) as session:
-        row = session.get_one(OutboxMessage, message_id)
-        row.attempts += 1
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
-            return
-        row.last_error = error
-        if row.attempts >= max_attempts:
-            row.status = "failed"
-        else:
-            row.next_attempt_at = now + min(timedelta(seconds=2**row.attempts), MAX_BACKOFF)
+def webhook_rules(outbox: OutboxSettings) -> OutboxSettings:
+    """Mail waits a minute before its first retry; a gateway wants its push within seconds."""
+    return outbox.model_copy(
+        update={"retry_first_seconds": RETRY_FIRST_SECONDS, "lease_seconds": LEASE_SECONDS}
+    )

@@ -148,3 +148,18 @@ def test_urls_without_a_secret_are_refused(tmp_path, monkeypatch):
     settings = make_settings(tmp_path, "sqlite://", webhooks={"urls": ["http://127.0.0.1:9/"]})
     with pytest.raises(ConfigError, match="no secret"):
         load_secrets(settings)
+
+
+def test_a_receiver_that_refuses_for_good_is_not_retried(hooked, receiver, clock):
+    receiver.status = 410
+    hooked.gateway.poll_once()
+    hooked.gateway.deliver_webhooks()
+    clock.advance(timedelta(hours=1))
+    hooked.gateway.deliver_webhooks()
+    assert len(receiver.calls) == 1
+    with hooked.sessions() as session:
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel == "webhook")
+        ).one()
+    assert message.status == "failed"
+    assert "HTTP 410" in (message.last_error or "")
