@@ -90,6 +90,25 @@ class NginxGateway:
         self._wait_for(update.label)
         return "nginx reloaded"
 
+    def _old_workers(self) -> list[int]:
+        """Workers of the previous config still shutting down: until they are gone, one of
+        them may still take a new connection and judge it by the old files. (Linux /proc;
+        elsewhere nothing is found and the status page alone decides.)"""
+        try:
+            master = int((self.files.directory / "nginx.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return []
+        draining = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                title = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue  # the process went away while we looked
+            if parent == master and b"shutting down" in title:
+                draining.append(int(stat.parent.name))
+        return draining
+
     def running(self) -> bool:
         pid_file = self.files.directory / "nginx.pid"
         try:
@@ -117,7 +136,7 @@ class NginxGateway:
                 seen = requests.get(self.status_url, timeout=2).text.strip()
             except requests.RequestException as exc:
                 seen = f"unreachable ({exc.__class__.__name__})"
-            if seen == label:
+            if seen == label and not self._old_workers():
                 return
             time.sleep(0.05)
         raise GatewayError(
