@@ -2,7 +2,8 @@
 
 Rows are bulk-inserted (not via lifecycle), then it measures: building the issuing-CA
 CRL, the full allowlist export, 304 revalidation latency, and ``/gateway/check`` under
-``wrk`` with 64 connections against one uvicorn worker (``certsvc serve``).
+``wrk`` with 64 connections against one uvicorn worker (``certsvc serve``), every request
+carrying a gateway token as nginx's ``auth_request`` does.
 
     python bench/gateway.py [--certificates N] [--revoked N] [--database-url URL]
 """
@@ -105,8 +106,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def revalidation(url: str, path: str, rounds: int = 300) -> str:
-    with httpx.Client(base_url=url) as client:
+def revalidation(url: str, path: str, token: str, rounds: int = 300) -> str:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
         etag = client.get(path, timeout=300).headers["etag"]
         latencies = []
         for _ in range(rounds):
@@ -119,10 +120,11 @@ def revalidation(url: str, path: str, rounds: int = 300) -> str:
     return f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms"
 
 
-def run_wrk(url: str, sha1: str, seconds: int, path: str = "/gateway/check") -> str:
+def run_wrk(url: str, sha1: str, token: str, seconds: int, path: str = "/gateway/check") -> str:
     result = subprocess.run(
         ["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency",
-         "-H", f"X-Client-Cert-Fingerprint: {sha1}", f"{url}{path}"],
+         "-H", f"X-Client-Cert-Fingerprint: {sha1}",
+         "-H", f"Authorization: Bearer {token}", f"{url}{path}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = result.stdout
@@ -144,7 +146,7 @@ async def app(scope, receive, send):
 """
 
 
-def baseline(home: Path, seconds: int) -> str:
+def baseline(home: Path, token: str, seconds: int) -> str:
     """The same wrk against a do-nothing ASGI app under uvicorn: this machine's floor."""
     (home / "baseline_app.py").write_text(BASELINE_APP)
     port = free_port()
@@ -160,13 +162,13 @@ def baseline(home: Path, seconds: int) -> str:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        return run_wrk(f"http://127.0.0.1:{port}", "00", seconds, "/")
+        return run_wrk(f"http://127.0.0.1:{port}", "00", token, seconds, "/")
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def serve(home: Path, database_url: str, args: argparse.Namespace, sha1: str) -> None:
+def serve(home: Path, database_url: str, args: argparse.Namespace, sha1: str, token: str) -> None:
     config = home / "bench.toml"
     config.write_text(
         f'home = "{home}"\n[database]\nurl = "{database_url}"\n[logging]\nlevel = "warning"\n'
@@ -192,12 +194,12 @@ def serve(home: Path, database_url: str, args: argparse.Namespace, sha1: str) ->
             "serve start-up until /readyz (loads the allowlist): "
             f"{time.perf_counter() - started:.1f} s"
         )
-        print(f"304 revalidation /gateway/allowlist: {revalidation(url, '/gateway/allowlist')}")
-        print(f"304 revalidation /crl/bundle.pem: {revalidation(url, '/crl/bundle.pem')}")
-        print(
-            f"/gateway/check (wrk -c64, 1 uvicorn worker): {run_wrk(url, sha1, args.wrk_seconds)}"
-        )
-        print(f"baseline, empty ASGI app (same wrk): {baseline(home, args.wrk_seconds)}")
+        allowlist = revalidation(url, "/gateway/allowlist", token)
+        print(f"304 revalidation /gateway/allowlist: {allowlist}")
+        print(f"304 revalidation /crl/bundle.pem: {revalidation(url, '/crl/bundle.pem', token)}")
+        checks = run_wrk(url, sha1, token, args.wrk_seconds)
+        print(f"/gateway/check with a gateway token (wrk -c64, 1 uvicorn worker): {checks}")
+        print(f"baseline, empty ASGI app (same wrk): {baseline(home, token, args.wrk_seconds)}")
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -238,8 +240,9 @@ def main() -> None:
             )
             print(f"  {format_}: {len(rendered.body):,} bytes")
         sha1 = next(iter(gateway.allowlist.by_sha1))
+        token = services.tokens.create("gateway", "bench-gateway")
         services.engine.dispose()
-        serve(home, database_url, args, sha1)
+        serve(home, database_url, args, sha1, token)
     finally:
         if os.environ.get("KEEP_BENCH_HOME") is None:
             shutil.rmtree(home, ignore_errors=True)

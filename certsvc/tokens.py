@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from certsvc import identifiers
 from certsvc.audit import Actor
@@ -137,6 +139,23 @@ class Tokens:
                 )
             )
             return found is not None
+
+
+def active_token_roles(session: Session) -> dict[str, str]:
+    """SHA-256 hash -> role of every token not revoked (for in-memory checks)."""
+    rows = session.execute(
+        select(ApiToken.token_sha256, ApiToken.role).where(ApiToken.revoked_at.is_(None))
+    )
+    return {digest: role for digest, role in rows}
+
+
+def record_use(session: Session, digests: Iterable[str], at: datetime) -> None:
+    """Set ``last_used_at`` of the tokens with these hashes (checked in memory elsewhere)."""
+    wanted = list(digests)
+    if wanted:
+        session.execute(
+            update(ApiToken).where(ApiToken.token_sha256.in_(wanted)).values(last_used_at=at)
+        )
 
 
 def _iso(instant: datetime | None) -> str | None:

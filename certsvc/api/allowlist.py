@@ -1,16 +1,20 @@
-"""``/gateway/allowlist`` (full list, four formats) and ``/gateway/allowlist/changes``."""
+"""``/gateway/allowlist`` (full list, four formats) and ``/gateway/allowlist/changes``.
+
+Both need a ``gateway`` or ``admin`` token unless ``[gateway] require_token = false``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from certsvc.api.auth import feed_reader
 from certsvc.api.conditional import cached_response, not_modified
 from certsvc.api.deps import gateway_of
 from certsvc.api.problems import problem
 from certsvc.gateway.changes import MAX_CHANGES, delta
 
-router = APIRouter(tags=["gateway feed"])
+router = APIRouter(tags=["gateway feed"], dependencies=[Depends(feed_reader)])
 NOT_LOADED = "the allowlist is still loading"
 
 

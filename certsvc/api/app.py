@@ -34,7 +34,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ocsp.router)
     app.include_router(v1.router())
     app.add_middleware(RequestGuard, services=services)
-    app.add_middleware(CheckFastPath, checker=services.gateway.checker)
+    gateway = services.gateway
+    app.add_middleware(CheckFastPath, checker=gateway.checker, access=gateway.access)
     return app
 
 

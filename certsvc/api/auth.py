@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from certsvc.api.deps import services_of
+from certsvc.api.deps import gateway_of, services_of
 from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
+from certsvc.gateway.access import FORBIDDEN, UNAUTHORIZED
 from certsvc.services import Services
 from certsvc.tokens import Principal
 
@@ -43,6 +44,22 @@ def allow(*roles: str) -> Callable[..., object]:
         return caller
 
     return check
+
+
+async def feed_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Lets in a ``gateway`` or ``admin`` token (or anyone when the feed is open)."""
+    refused = gateway_of(request).access.refuse(credentials.credentials if credentials else None)
+    if refused is None:
+        return
+    status, detail = refused
+    if status == UNAUTHORIZED:
+        raise AuthenticationFailed(detail)
+    if status == FORBIDDEN:
+        raise PermissionDenied(detail)
+    raise HTTPException(status, detail, {"Retry-After": "1"})
 
 
 Operator = Annotated[Principal, Depends(allow(*OPERATORS))]

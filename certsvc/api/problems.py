@@ -44,6 +44,7 @@ HTTP_TITLES = {
     405: "method-not-allowed",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    503: "not ready",
 }
 
 

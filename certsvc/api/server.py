@@ -26,7 +26,7 @@ def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
             "ssl_keyfile": str(services.settings.path(http.tls_key, "")),
         }
     config = uvicorn.Config(
-        CheckFastPath(create_app(services), services.gateway.checker),
+        CheckFastPath(create_app(services), services.gateway.checker, services.gateway.access),
         host=host,
         port=port,
         log_level=services.settings.logging.level,

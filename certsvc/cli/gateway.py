@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,16 +15,39 @@ import click
 from certsvc.clock import SystemClock
 from certsvc.errors import InputError
 from certsvc.gateway.agent import FeedClient, GatewayAgent
-from certsvc.gateway.configs import GatewayOptions, haproxy_config, nginx_config
+from certsvc.gateway.configs import GatewayOptions, checked_token, haproxy_config, nginx_config
 from certsvc.gateway.layout import STATUS_PATH, GatewayFiles
 from certsvc.gateway.targets import Gateway, HAProxyGateway, NginxGateway
 from certsvc.logging import configure_logging
 
 DEFAULT_CERTSVC = "http://127.0.0.1:8080"
+TOKEN_ENV = "CERTSVC_GATEWAY_TOKEN"
 
 
 def _absolute(value: str) -> Path:
     return Path(value).expanduser().absolute()
+
+
+def read_token(token_file: str | None, env: str | None = None) -> str | None:
+    """The gateway token from ``token_file`` (else from ``$env``); never echoed anywhere."""
+    if token_file is None:
+        value = os.environ.get(env, "") if env else ""
+        return checked_token(value.strip()) if value.strip() else None
+    path = _absolute(token_file)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the token file {path}: {exc.__class__.__name__}") from exc
+    if path.stat().st_mode & 0o077:
+        click.echo(f"WARNING: {path} holds a secret; make it private: chmod 0600", err=True)
+    return checked_token(text.strip())
+
+
+TOKEN_FILE = click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="File holding a gateway API token (`certsvc token create --role gateway`); mode 0600.",
+)
 
 
 @click.command("gateway-config")
@@ -67,8 +91,16 @@ def _absolute(value: str) -> Path:
     help="nginx: loopback port where the agent sees which feed is loaded.",
 )
 @click.option("--workers", default="auto", show_default=True, help="nginx worker_processes.")
-def gateway_config(kind: str, directory: str, server_cert: str | None, **options: Any) -> None:
-    """Print a commented gateway config for mutual TLS fed by certsvc (TLS 1.2+ only)."""
+@TOKEN_FILE
+def gateway_config(
+    kind: str, directory: str, server_cert: str | None, token_file: str | None, **options: Any
+) -> None:
+    """Print a commented gateway config for mutual TLS fed by certsvc (TLS 1.2+ only).
+
+    With ``--allowlist auth-request`` (nginx) the config carries the token of
+    ``--token-file``, so it holds a secret too; without one, certsvc must run with
+    ``[gateway] require_token = false`` or nginx denies every client.
+    """
     folder = _absolute(directory)
     cert = _absolute(server_cert) if server_cert else folder / "server.pem"
     key = options.pop("server_key")
@@ -76,6 +108,7 @@ def gateway_config(kind: str, directory: str, server_cert: str | None, **options
         directory=folder,
         server_cert=cert,
         server_key=_absolute(key) if key else cert.with_suffix(".key"),
+        token=read_token(token_file),
         **options,
     )
     click.echo(nginx_config(gateway) if kind == "nginx" else haproxy_config(gateway), nl=False)
@@ -104,6 +137,7 @@ def gateway_config(kind: str, directory: str, server_cert: str | None, **options
 @click.option("--nginx-bin", default="nginx", show_default=True)
 @click.option("--nginx-status", help=f"Status URL [http://127.0.0.1:8081{STATUS_PATH}].")
 @click.option("--reload-command", help="HAProxy: run when a CRL is too big for the socket.")
+@TOKEN_FILE
 def gateway_agent(
     nginx_dir: str | None,
     haproxy_socket: str | None,
@@ -115,11 +149,15 @@ def gateway_agent(
     allowlist: bool,
     **gateway_options: Any,
 ) -> None:
-    """Keep a gateway's CRLs and allowlist fresh from certsvc (verified, atomic, reloaded)."""
+    """Keep a gateway's CRLs and allowlist fresh from certsvc (verified, atomic, reloaded).
+
+    The allowlist needs a gateway token: ``--token-file`` or ``$CERTSVC_GATEWAY_TOKEN``.
+    """
+    token = read_token(gateway_options.pop("token_file"), TOKEN_ENV)
     files, gateway = _gateway(nginx_dir, haproxy_socket, directory, **gateway_options)
     configure_logging()
     warn_before = timedelta(hours=warn_hours)
-    client = FeedClient(certsvc_url)
+    client = FeedClient(certsvc_url, token=token)
     agent = GatewayAgent(client, gateway, files, SystemClock(), warn_before, allowlist)
     if once:
         outcome = agent.run_once()

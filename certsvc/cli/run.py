@@ -69,7 +69,9 @@ def run(cli: CliContext, host: str | None, port: int | None) -> None:
         f"allowlist:                     {url}/gateway/allowlist?format=nginx-map",
         f"auth_request hook:             {url}/gateway/check",
         f"OCSP responder:                {url}/ocsp",
-        f"gateway config:                certsvc gateway-config nginx --certsvc-url {url}",
+        "gateway token (allowlist, check): certsvc token create --role gateway --name NAME",
+        f"gateway config:                certsvc gateway-config nginx --certsvc-url {url} "
+        "--token-file F",
         note,
     ):
         click.echo(line)

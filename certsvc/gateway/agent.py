@@ -47,21 +47,34 @@ class Fetched:
 
 
 class FeedClient:
-    """Conditional GETs against certsvc: ``None`` means 304, nothing new."""
+    """Conditional GETs against certsvc: ``None`` means 304, nothing new.
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    ``token`` (role ``gateway``) goes only with the requests that need it (``auth=True``:
+    the allowlist); CRLs are public. It is never logged, nor put in an error message.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
+        self._authorization = f"Bearer {token}" if token else None
 
-    def get(self, path: str, etag: str | None) -> Fetched | None:
+    def get(self, path: str, etag: str | None, auth: bool = False) -> Fetched | None:
         headers = {"If-None-Match": etag} if etag else {}
+        if auth and self._authorization:
+            headers["Authorization"] = self._authorization
         try:
             response = self.http.get(self.base_url + path, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             raise FeedUnavailable(f"{self.base_url}{path}: {exc.__class__.__name__}") from exc
         if response.status_code == 304:
             return None
+        if response.status_code in (401, 403):
+            hint = "no token given" if self._authorization is None else "token refused"
+            raise FeedUnavailable(
+                f"{self.base_url}{path}: HTTP {response.status_code} ({hint}: the allowlist "
+                "needs a gateway token, see --token-file)"
+            )
         if response.status_code != 200:
             raise FeedUnavailable(f"{self.base_url}{path}: HTTP {response.status_code}")
         return Fetched(response.content, response.headers.get("ETag"))
@@ -179,7 +192,7 @@ class GatewayAgent:
             return _Got("not used")
         try:
             kind = self.gateway.allowlist_format
-            fetched = self.client.get(ALLOWLIST_PATH + kind, state.allow_etag)
+            fetched = self.client.get(ALLOWLIST_PATH + kind, state.allow_etag, auth=True)
             if fetched is None:
                 return _Got("unchanged")
             verified = verify_allowlist(fetched.body, kind, state.allow_version)

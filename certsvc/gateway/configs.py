@@ -9,6 +9,7 @@ nginx writes lives inside the gateway directory, so the same config runs as a pr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,16 @@ from certsvc.errors import InputError
 from certsvc.gateway.layout import STATUS_PATH, GatewayFiles
 
 Allowlist = Literal["auth-request", "map", "none"]
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,512}")
+
+
+def checked_token(token: str) -> str:
+    """An API token as it may appear inside a quoted nginx value (no quotes, no spaces)."""
+    if not _TOKEN.fullmatch(token):
+        raise InputError(
+            "the token file must hold one API token (16-512 of A-Z a-z 0-9 ._~+/=-)", "token"
+        )
+    return token
 
 
 @dataclass(frozen=True)
@@ -35,8 +46,17 @@ class GatewayOptions:
     ocsp: bool = False
     status_port: int = 8081
     workers: str = "auto"
+    token: str | None = None  # a gateway token for /gateway/check (auth-request only)
 
     def __post_init__(self) -> None:
+        if self.token is not None:
+            checked_token(self.token)
+            if self.allowlist != "auth-request":
+                raise InputError(
+                    "--token-file is for --allowlist auth-request: with a map, give the "
+                    "token to `certsvc gateway-agent --token-file`",
+                    "token",
+                )
         for name, url in (("--upstream", self.upstream), ("--certsvc-url", self.certsvc_url)):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -153,7 +173,7 @@ NGINX_HOOK = """
         location = /_certsvc_check {{
             internal;
             proxy_pass {certsvc}/gateway/check;
-            proxy_pass_request_body off;
+{authorization}            proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Client-Cert-Fingerprint $ssl_client_fingerprint;
             proxy_set_header X-Client-Cert-Serial $ssl_client_serial;
@@ -198,12 +218,36 @@ def nginx_config(options: GatewayOptions) -> str:
             ocsp=NGINX_OCSP.format(certsvc=options.certsvc_base) if options.ocsp else "",
             allow_check=NGINX_MAP_CHECK if uses_map else "",
             auth=NGINX_AUTH if uses_hook else "",
-            hook=NGINX_HOOK.format(certsvc=options.certsvc_base) if uses_hook else "",
+            hook=_hook(options) if uses_hook else "",
             **names,
         ),
         NGINX_STATUS.format(status_port=options.status_port, status_path=STATUS_PATH),
     ]
     return "".join(parts)
+
+
+NGINX_TOKEN = """\
+            # certsvc answers only a gateway (or admin) token. THIS FILE NOW HOLDS A SECRET:
+            # keep it, and the token file it came from, readable by root alone (chmod 0600).
+            # A revoked or wrong token makes certsvc answer 401, and nginx denies every client.
+            proxy_set_header Authorization "Bearer {token}";
+"""
+
+NGINX_NO_TOKEN = """\
+            # No --token-file: certsvc must run with [gateway] require_token = false (a
+            # loopback-only certsvc), else it answers 401 and nginx denies EVERY client.
+            # The client's own Authorization header is never passed on.
+            proxy_set_header Authorization "";
+"""
+
+
+def _hook(options: GatewayOptions) -> str:
+    """The ``auth_request`` location, carrying the gateway's token when there is one."""
+    if options.token is None:
+        authorization = NGINX_NO_TOKEN
+    else:
+        authorization = NGINX_TOKEN.format(token=options.token)
+    return NGINX_HOOK.format(certsvc=options.certsvc_base, authorization=authorization)
 
 
 def _names(options: GatewayOptions) -> dict[str, str]:
@@ -262,6 +306,12 @@ backend app
 
 def haproxy_config(options: GatewayOptions) -> str:
     """A complete ``haproxy.cfg`` with its admin socket inside the gateway directory."""
+    if options.token is not None:
+        raise InputError(
+            "HAProxy's config never calls certsvc: give the token to "
+            "`certsvc gateway-agent --token-file` instead",
+            "token",
+        )
     upstream = urlsplit(options.upstream)
     if upstream.scheme != "http":
         raise InputError("--upstream for HAProxy must be a plain http://HOST:PORT URL", "upstream")

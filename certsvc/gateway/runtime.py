@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.db import SessionFactory, transaction
+from certsvc.gateway.access import FeedAccess
 from certsvc.gateway.allowlist import AllowlistIndex
 from certsvc.gateway.changes import prune
 from certsvc.gateway.check import Checker
@@ -57,6 +58,7 @@ class Gateway:
         self.allowlist = AllowlistIndex()
         self.exports = Exports(self.allowlist)
         self.checker = Checker(self.allowlist, clock, self.metrics)
+        self.access = FeedAccess(settings.gateway.require_token)
         self._last_poll = time.monotonic()
         self._next_prune = 0.0
         self._announced = -1
@@ -78,9 +80,11 @@ class Gateway:
         return OCSPResponder(self.sessions, self.publisher.adapter, self.clock, validity)
 
     def poll_once(self) -> None:
-        """One round: follow the feed, rebuild CRLs when due, check their age."""
+        """One round: reload the feed tokens, follow the feed, rebuild CRLs when due."""
         with self.sessions() as session:
+            self.access.load(session)  # first: the allowlist is never served before its tokens
             applied = self.allowlist.follow(session)
+        self.access.record_use(self.sessions, self.clock.now())
         self._last_poll = time.monotonic()
         if applied:
             self.crls.request_rebuild()

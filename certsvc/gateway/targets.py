@@ -86,28 +86,34 @@ class NginxGateway:
         except GatewayError:
             _restore(previous)
             raise
+        before = set(self._workers())
         self._nginx("-s", "reload")
-        self._wait_for(update.label)
+        self._wait_for(update.label, before)
         return "nginx reloaded"
 
-    def _old_workers(self) -> list[int]:
-        """Workers of the previous config still shutting down: until they are gone, one of
-        them may still take a new connection and judge it by the old files. (Linux /proc;
-        elsewhere nothing is found and the status page alone decides.)"""
+    def _workers(self) -> dict[int, bool]:
+        """The master's workers: pid -> whether it is shutting down (listening no more).
+
+        Read from Linux /proc; elsewhere nothing is found and the status page alone decides.
+        """
         try:
             master = int((self.files.directory / "nginx.pid").read_text().strip())
         except (FileNotFoundError, ValueError):
-            return []
-        draining = []
+            return {}
+        workers = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
                 title = (stat.parent / "cmdline").read_bytes()
             except (OSError, IndexError, ValueError):
                 continue  # the process went away while we looked
-            if parent == master and b"shutting down" in title:
-                draining.append(int(stat.parent.name))
-        return draining
+            if parent == master:
+                workers[int(stat.parent.name)] = b"shutting down" in title
+        return workers
+
+    def _still_listening(self, before: set[int]) -> bool:
+        """Whether a worker of the previous config may still take a new connection."""
+        return any(pid in before and not draining for pid, draining in self._workers().items())
 
     def running(self) -> bool:
         pid_file = self.files.directory / "nginx.pid"
@@ -127,7 +133,7 @@ class NginxGateway:
         if result.returncode != 0:
             raise GatewayError(f"{shlex.join(command)} failed: {result.stderr.strip()}")
 
-    def _wait_for(self, label: str) -> None:
+    def _wait_for(self, label: str, before: set[int]) -> None:
         """Poll the status page until the new workers serve ``label`` (bounded)."""
         deadline = time.monotonic() + self.reload_timeout
         seen = ""
@@ -136,7 +142,7 @@ class NginxGateway:
                 seen = requests.get(self.status_url, timeout=2).text.strip()
             except requests.RequestException as exc:
                 seen = f"unreachable ({exc.__class__.__name__})"
-            if seen == label and not self._old_workers():
+            if seen == label and not self._still_listening(before):
                 return
             time.sleep(0.05)
         raise GatewayError(

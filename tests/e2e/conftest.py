@@ -115,13 +115,16 @@ def curl_status(port: int, client: ClientCert | None, path: str = "/") -> int:
 
 @dataclass
 class Stack:
-    """certsvc serving on loopback, its services and the clock the test moves."""
+    """certsvc serving on loopback, its services and the clock the test moves; ``token``
+    is a gateway token, also in ``token_file`` (mode 0600), as an operator keeps it."""
 
     services: Services
     clock: FixedClock
     url: str
     directory: Path
     clients: dict[str, ClientCert]
+    token: str
+    token_file: Path
 
     def revoke(self, client: ClientCert) -> None:
         """Revoke through the lifecycle; return once certsvc serves a CRL without it."""
@@ -185,8 +188,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_ready: bool) -> Ite
     clock.set(real_now)
     for user_id in ("alice", "bob", "dave"):
         clients[user_id] = issue_client(services, user_id, directory)
+    token = services.tokens.create("gateway", "e2e-gateway")
+    token_file = directory / "gateway.token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
     with certsvc_http(services) as url:
-        yield Stack(services, clock, url, directory, clients)
+        yield Stack(services, clock, url, directory, clients, token, token_file)
     services.engine.dispose()
 
 
@@ -199,6 +206,7 @@ class NginxUnderTest:
     status_port: int
     certsvc_url: str
     agent_options: tuple[str, ...]
+    token_file: Path
 
     def status(self, client: ClientCert | None) -> int:
         return curl_status(self.port, client)
@@ -208,9 +216,8 @@ class NginxUnderTest:
         files = GatewayFiles(self.directory)
         nginx = NginxGateway(files, f"http://127.0.0.1:{self.status_port}/certsvc-feed")
         allowlist = "--no-allowlist" not in self.agent_options
-        agent = GatewayAgent(
-            FeedClient(self.certsvc_url), nginx, files, SystemClock(), allowlist=allowlist
-        )
+        client = FeedClient(self.certsvc_url, token=self.token_file.read_text().strip())
+        agent = GatewayAgent(client, nginx, files, SystemClock(), allowlist=allowlist)
         return agent.run_once()
 
     def agent_cli(self) -> Agent:
@@ -223,6 +230,8 @@ class NginxUnderTest:
             self.certsvc_url,
             "--nginx-status",
             f"http://127.0.0.1:{self.status_port}/certsvc-feed",
+            "--token-file",
+            str(self.token_file),
             *self.agent_options,
         )
 
@@ -239,28 +248,40 @@ class Agent:
     log: str
 
 
-def agent_cli(*arguments: str) -> Agent:
-    """``certsvc gateway-agent ARGUMENTS`` as a real process."""
+def agent_cli(*arguments: str, env: dict[str, str] | None = None) -> Agent:
+    """``certsvc gateway-agent ARGUMENTS`` as a real process (``env`` added to ours)."""
     result = subprocess.run(
         [sys.executable, "-m", "certsvc", "gateway-agent", *arguments],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "CERTSVC_CONFIG": ""},
+        env={**os.environ, "CERTSVC_CONFIG": "", **(env or {})},
     )
     return Agent(result.returncode, result.stdout, result.stderr)
 
 
 @contextmanager
 def nginx_gateway(
-    stack: Stack, name: str, *options: str, agent_options: tuple[str, ...] = ()
+    stack: Stack,
+    name: str,
+    *options: str,
+    agent_options: tuple[str, ...] = (),
+    hook_token: bool = True,
 ) -> Iterator[NginxUnderTest]:
-    """Generate the config, let the agent write the feed files, start nginx, stop it after."""
+    """Generate the config, let the agent write the feed files, start nginx, stop it after.
+
+    With ``--allowlist auth-request`` the config carries the stack's gateway token
+    (``--token-file``) unless ``hook_token`` is false.
+    """
     directory = stack.directory / name
     directory.mkdir()
     write_server_identity(directory)
     (directory / "chain.pem").write_bytes(stack.chain_pem())
-    gateway = NginxUnderTest(directory, free_port(), free_port(), stack.url, agent_options)
+    gateway = NginxUnderTest(
+        directory, free_port(), free_port(), stack.url, agent_options, stack.token_file
+    )
+    if hook_token and "auth-request" in options:
+        options = (*options, "--token-file", str(stack.token_file))
     config = CliRunner().invoke(
         main,
         [

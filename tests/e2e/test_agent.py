@@ -12,7 +12,7 @@ from certsvc.clock import FixedClock
 from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
 from certsvc.gateway.layout import GatewayFiles
 from certsvc.gateway.targets import NginxGateway
-from tests.e2e.conftest import Stack, agent_cli, free_port
+from tests.e2e.conftest import Stack, agent_cli, free_port, wait_until
 
 
 @pytest.fixture
@@ -21,9 +21,12 @@ def files(stack: Stack, tmp_path: Path) -> GatewayFiles:
     return GatewayFiles(tmp_path)
 
 
-def agent_round(files: GatewayFiles, url: str, clock: FixedClock) -> Outcome:
+def agent_round(
+    files: GatewayFiles, url: str, clock: FixedClock, token: str | None = None
+) -> Outcome:
     gateway = NginxGateway(files, f"http://127.0.0.1:{free_port()}/certsvc-feed")
-    return GatewayAgent(FeedClient(url, timeout=2), gateway, files, clock).run_once()
+    client = FeedClient(url, timeout=2, token=token)
+    return GatewayAgent(client, gateway, files, clock).run_once()
 
 
 def snapshot(files: GatewayFiles) -> dict[str, bytes]:
@@ -32,13 +35,13 @@ def snapshot(files: GatewayFiles) -> dict[str, bytes]:
 
 def test_first_round_writes_the_feed_and_the_second_costs_two_304s(stack: Stack, files):
     clock = FixedClock(stack.clock.now())
-    first = agent_round(files, stack.url, clock)
+    first = agent_round(files, stack.url, clock, stack.token)
     assert first == Outcome("updated", "updated", "files written (nginx not running)")
     assert files.crl_bundle.read_bytes().count(b"-----BEGIN X509 CRL-----") == 2
     assert files.nginx_map.read_text().startswith("# certsvc allowlist version ")
     assert len(files.nginx_map.read_text().splitlines()) == 1 + len(stack.clients)
 
-    second = agent_round(files, stack.url, clock)
+    second = agent_round(files, stack.url, clock, stack.token)
     assert second == Outcome("unchanged", "unchanged", "unchanged")
 
 
@@ -46,7 +49,7 @@ def test_unreachable_certsvc_keeps_the_last_good_files_and_warns_near_next_updat
     stack: Stack, files
 ):
     clock = FixedClock(stack.clock.now())
-    assert agent_round(files, stack.url, clock).ok
+    assert agent_round(files, stack.url, clock, stack.token).ok
     kept = snapshot(files)
     next_update = json.loads(files.state.read_text())["crl_next_update"]
     dead = f"http://127.0.0.1:{free_port()}"
@@ -68,13 +71,13 @@ def test_unreachable_certsvc_keeps_the_last_good_files_and_warns_near_next_updat
 
 def test_an_allowlist_going_back_is_refused_and_the_held_one_kept(stack: Stack, files):
     clock = FixedClock(stack.clock.now())
-    assert agent_round(files, stack.url, clock).ok
+    assert agent_round(files, stack.url, clock, stack.token).ok
     kept = snapshot(files)
     state = json.loads(files.state.read_text())
     state.update(allow_version=state["allow_version"] + 1000, allow_etag=None)
     files.state.write_text(json.dumps(state))  # as if the gateway held a newer list
 
-    outcome = agent_round(files, stack.url, clock)
+    outcome = agent_round(files, stack.url, clock, stack.token)
 
     assert outcome.allowlist.startswith("refused: the allowlist went back from version")
     assert outcome.crls == "unchanged"
@@ -94,3 +97,54 @@ def test_the_command_needs_exactly_one_gateway():
     result = agent_cli("--once")
     assert result.exit_code == 2
     assert "give exactly one of --nginx DIR or --haproxy-socket PATH" in result.log
+
+
+def test_without_a_token_the_crls_come_and_the_allowlist_is_refused(stack: Stack, files):
+    outcome = agent_round(files, stack.url, FixedClock(stack.clock.now()))
+    assert outcome.crls == "updated"
+    assert outcome.allowlist.startswith("unreachable: ")
+    assert "HTTP 401 (no token given: the allowlist needs a gateway token" in outcome.allowlist
+    assert not outcome.ok
+    assert files.nginx_map.read_bytes() == b""  # an empty map: nobody is let in
+
+
+def test_a_token_of_another_role_is_refused_with_403(stack: Stack, files):
+    helpdesk = stack.services.tokens.create("helpdesk", "e2e-helpdesk-agent")
+    clock = FixedClock(stack.clock.now())
+    outcomes: list[Outcome] = []
+
+    def refused_for_its_role() -> bool:  # 401 until certsvc's next poll learns the token
+        outcomes.append(agent_round(files, stack.url, clock, helpdesk))
+        return "HTTP 403" in outcomes[-1].allowlist
+
+    wait_until(refused_for_its_role, "the new token in certsvc's memory")
+    assert "HTTP 403 (token refused: the allowlist needs a gateway token" in outcomes[-1].allowlist
+    assert all(helpdesk not in outcome.allowlist for outcome in outcomes)
+
+
+def test_the_command_takes_the_token_from_a_file_or_the_environment_and_never_logs_it(
+    stack: Stack, files
+):
+    common = ("--once", "--nginx", str(files.directory), "--certsvc-url", stack.url)
+    by_file = agent_cli(*common, "--token-file", str(stack.token_file))
+    assert "allowlist: updated" in by_file.output, by_file.output + by_file.log
+    state = json.loads(files.state.read_text())
+    state.update(allow_etag=None)
+    files.state.write_text(json.dumps(state))  # make the next round fetch the list again
+    by_env = agent_cli(*common, env={"CERTSVC_GATEWAY_TOKEN": stack.token})
+    assert "allowlist: updated" in by_env.output, by_env.output + by_env.log
+    for run in (by_file, by_env):
+        assert stack.token not in run.output + run.log
+    assert stack.token not in files.state.read_text()
+
+
+def test_an_unreadable_token_file_is_a_clear_error(stack: Stack, files, tmp_path: Path):
+    missing = agent_cli("--once", "--nginx", str(files.directory), "--token-file",
+                        str(tmp_path / "nothing"))  # fmt: skip
+    assert missing.exit_code != 0
+    assert "cannot read the token file" in missing.log
+    bad = tmp_path / "bad.token"
+    bad.write_text('two "words"\n')
+    refused = agent_cli("--once", "--nginx", str(files.directory), "--token-file", str(bad))
+    assert refused.exit_code != 0
+    assert "the token file must hold one API token" in refused.log

@@ -62,7 +62,7 @@ def haproxy(stack: Stack) -> Iterator[HAProxyUnderTest]:
         )
     socket_path = directory / "admin.sock"
     gateway = HAProxyGateway(socket_path, files)
-    agent = GatewayAgent(FeedClient(stack.url), gateway, files, SystemClock())
+    agent = GatewayAgent(FeedClient(stack.url, token=stack.token), gateway, files, SystemClock())
     try:
         wait_until(lambda: _answers(gateway) or process.poll() is not None, "haproxy")
         assert process.poll() is None, output.read_text()

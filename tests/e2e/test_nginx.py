@@ -34,6 +34,19 @@ def hook_gateway(stack: Stack) -> Iterator[NginxUnderTest]:
 
 
 @pytest.fixture(scope="module")
+def tokenless_gateway(stack: Stack) -> Iterator[NginxUnderTest]:
+    with nginx_gateway(
+        stack,
+        "tokenless",
+        "--allowlist",
+        "auth-request",
+        agent_options=("--no-allowlist",),
+        hook_token=False,
+    ) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="module")
 def ocsp_gateway(stack: Stack) -> Iterator[NginxUnderTest]:
     with nginx_gateway(
         stack, "ocsp", "--allowlist", "none", "--ocsp", agent_options=("--no-allowlist",)
@@ -48,6 +61,24 @@ def test_valid_certificates_get_200_and_no_certificate_gets_400(
         assert gateway.status(stack.clients["alice"]) == 200
         assert gateway.status(stack.clients["bob"]) == 200
         assert gateway.status(None) == 400
+
+
+def test_the_hook_sends_the_gateway_token_from_the_generated_config(
+    stack: Stack, hook_gateway: NginxUnderTest
+):
+    config = (hook_gateway.directory / "nginx.conf").read_text()
+    assert f'proxy_set_header Authorization "Bearer {stack.token}";' in config
+    assert "chmod 0600" in config
+    assert hook_gateway.status(stack.clients["bob"]) == 200  # certsvc took the token
+
+
+def test_without_a_token_the_hook_denies_every_client(
+    stack: Stack, tokenless_gateway: NginxUnderTest
+):
+    config = (tokenless_gateway.directory / "nginx.conf").read_text()
+    assert 'proxy_set_header Authorization "";' in config
+    for user_id in ("alice", "bob"):
+        assert tokenless_gateway.status(stack.clients[user_id]) == 401  # certsvc's 401, passed on
 
 
 def test_revoked_certificate_gets_400_after_the_agent_refresh(

@@ -1,4 +1,5 @@
-"""The allowlist, its change log and the auth_request check, over HTTP."""
+"""The allowlist, its change log and the auth_request check, over HTTP (as a gateway,
+with a gateway token; who else may ask is ``test_gateway_access.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,19 @@ from certsvc.services import Services
 from tests import timestamps
 from tests.conftest import COMPANY, OPERATOR
 from tests.keys import make_csr
+
+
+def gateway_token(services: Services, name: str = "gateway-1") -> dict[str, str]:
+    """The Authorization header of a new gateway token."""
+    return {"Authorization": f"Bearer {services.tokens.create('gateway', name)}"}
+
+
+@pytest.fixture
+def client(services):
+    """The app in-process as a gateway calls it (its token known after ``poll_once``)."""
+    headers = gateway_token(services)
+    services.gateway.poll_once()
+    return TestClient(create_app(services), headers=headers)
 
 
 @pytest.fixture
@@ -218,7 +232,8 @@ def test_a_change_by_another_process_reaches_a_serving_instance_within_2_seconds
     services, clock, two_certificates
 ):
     other = Services(services.settings, clock)
-    with TestClient(create_app(other)) as instance:  # lifespan: the polling loop runs
+    headers = gateway_token(services)
+    with TestClient(create_app(other), headers=headers) as instance:  # lifespan: the loop runs
         fingerprint = {"X-Client-Cert-Fingerprint": sha1(two_certificates[0])}
         wait_for(lambda: instance.get("/gateway/check", headers=fingerprint).status_code == 204)
         first_crl = instance.get("/crl/issuing.crl").headers["etag"]

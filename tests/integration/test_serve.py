@@ -172,3 +172,31 @@ def test_openssl_ocsp_client_against_serve(initialised, database_url, tmp_path):
         assert "leaf.pem: revoked" in answer
         assert "Reason: keyCompromise" in answer
     services.engine.dispose()
+
+
+def test_serve_answers_the_gateway_feed_only_with_a_gateway_token(initialised, database_url):
+    services = Services(make_settings(initialised, database_url), SystemClock())
+    gateway, helpdesk = (
+        services.tokens.create(role, f"{role}-serve") for role in ("gateway", "helpdesk")
+    )
+    services.engine.dispose()
+    unknown = {"X-Client-Cert-Fingerprint": "ab" * 20}
+    with running_server(write_config(initialised, database_url), free_port()) as url:
+        deadline = time.monotonic() + 10  # the first poll loads the tokens and the allowlist
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "not ready"
+            time.sleep(0.05)
+        for path in ("/gateway/check", "/gateway/allowlist"):
+            nobody = httpx.get(f"{url}{path}", headers=unknown)
+            assert nobody.status_code == 401, path
+            assert nobody.headers["content-type"] == "application/problem+json"
+            as_helpdesk = {**unknown, "Authorization": f"Bearer {helpdesk}"}
+            refused = httpx.get(f"{url}{path}", headers=as_helpdesk)
+            assert refused.status_code == 403, path
+            assert "role helpdesk may not read the gateway feed" in refused.json()["detail"]
+        as_gateway = {**unknown, "Authorization": f"Bearer {gateway}"}
+        assert (
+            httpx.get(f"{url}/gateway/check", headers=as_gateway).status_code == 403
+        )  # unknown cert
+        assert httpx.get(f"{url}/gateway/allowlist", headers=as_gateway).status_code == 200
+        assert httpx.get(f"{url}/crl/bundle.pem").status_code == 200

@@ -101,3 +101,94 @@ def test_bad_options_name_the_problem(arguments, message):
     result = CliRunner().invoke(main, ["gateway-config", *arguments])
     assert result.exit_code == 2
     assert message in result.output
+
+
+TOKEN = "csv_" + "Ab3-_x" * 8
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "gateway.token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@needs_nginx
+def test_the_auth_request_hook_carries_the_token_and_nginx_accepts_it(gateway_dir, token_file):
+    text = generate("nginx", "--dir", str(gateway_dir), "--listen", "127.0.0.1:8443",
+                    "--token-file", str(token_file))  # fmt: skip
+    hook = text[text.index("location = /_certsvc_check") :]
+    assert f'proxy_set_header Authorization "Bearer {TOKEN}";' in hook
+    assert "THIS FILE NOW HOLDS A SECRET" in hook
+    assert "chmod 0600" in hook
+    config = gateway_dir / "nginx.conf"
+    config.write_text(text)
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(gateway_dir), "-c", str(config)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_without_a_token_the_hook_drops_the_client_header_and_says_what_certsvc_needs(tmp_path):
+    text = generate("nginx", "--dir", str(tmp_path))
+    hook = text[text.index("location = /_certsvc_check") :]
+    assert 'proxy_set_header Authorization "";' in hook
+    assert "require_token = false" in hook
+    assert "Bearer" not in hook
+
+
+def test_a_world_readable_token_file_is_used_with_a_warning(tmp_path, token_file):
+    token_file.chmod(0o644)
+    result = CliRunner().invoke(
+        main, ["gateway-config", "nginx", "--dir", str(tmp_path), "--token-file", str(token_file)]
+    )
+    assert result.exit_code == 0
+    assert f"Bearer {TOKEN}" in result.stdout
+    assert "make it private: chmod 0600" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ('csv_abc" ; return 200; "xxxxxxxxxx', [], "the token file must hold one API token"),
+        ("short", [], "the token file must hold one API token"),
+        ("", [], "the token file must hold one API token"),
+        (TOKEN, ["--allowlist", "map"], "--token-file is for --allowlist auth-request"),
+        (TOKEN, ["--allowlist", "none"], "--token-file is for --allowlist auth-request"),
+    ],
+)
+def test_a_token_nginx_cannot_take_is_refused(tmp_path, content, extra, message):
+    path = tmp_path / "gateway.token"
+    path.write_text(content)
+    path.chmod(0o600)
+    arguments = ["gateway-config", "nginx", "--dir", str(tmp_path), "--token-file", str(path)]
+    result = CliRunner().invoke(main, [*arguments, *extra])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "return 200" not in result.stdout
+
+
+def test_haproxy_needs_no_token_in_its_config(tmp_path, token_file):
+    arguments = [
+        "gateway-config",
+        "haproxy",
+        "--dir",
+        str(tmp_path),
+        "--token-file",
+        str(token_file),
+    ]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2
+    assert "give the token to `certsvc gateway-agent --token-file`" in result.output
+    assert TOKEN not in result.output
+
+
+def test_a_missing_token_file_is_a_clear_error(tmp_path):
+    missing = tmp_path / "none.token"
+    result = CliRunner().invoke(
+        main, ["gateway-config", "nginx", "--dir", str(tmp_path), "--token-file", str(missing)]
+    )
+    assert result.exit_code == 2
+    assert f"cannot read the token file {missing}" in result.output

@@ -50,7 +50,7 @@ def test_reads_and_the_gateway_feed_keep_working_during_maintenance(api, tokens,
     assert api.get("/crl/issuing.crl").status_code == 200
     assert api.head("/crl/issuing.crl").status_code == 200
     services.gateway.poll_once()  # what the serving loop does
-    allowlist = api.get("/gateway/allowlist")
+    allowlist = api.get("/gateway/allowlist", headers=bearer(tokens["gateway"]))
     assert allowlist.status_code == 200
     assert serial in allowlist.text
     ocsp = api.post(
