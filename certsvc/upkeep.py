@@ -98,14 +98,16 @@ def revoke_overdue(lifecycle: Lifecycle, by: Actor) -> list[str]:
     """Revoke predecessors whose on-pickup grace has run out; returns their serials."""
     now = lifecycle.clock.now()
     with lifecycle.sessions() as session:
+        # Only the partial index on revoke_due_at: a state condition would tempt the
+        # planner into walking every issued certificate.
         due = session.execute(
-            select(Certificate.serial, Certificate.revoke_due_reason).where(
-                Certificate.state == ISSUED, Certificate.revoke_due_at <= now
+            select(Certificate.serial, Certificate.revoke_due_reason, Certificate.state).where(
+                Certificate.revoke_due_at <= now
             )
         ).all()
     revoked: list[str] = []
-    for serial, reason in due:
-        if serial and reason:
+    for serial, reason, state in due:
+        if serial and reason and state == ISSUED:
             lifecycle.revoke(serial, RevocationReason(reason), by)
             revoked.append(serial)
     return revoked

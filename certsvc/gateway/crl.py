@@ -65,7 +65,9 @@ def needs_refresh(
     """Due when missing, near nextUpdate, or older than the last revocation."""
     if crl is None or now >= crl.next_update - timedelta(hours=rules.refresh_before_hours):
         return True
-    last_revocation = session.scalar(select(func.max(Certificate.revoked_at)))
+    last_revocation = session.scalar(
+        select(func.max(Certificate.revoked_at)).where(Certificate.revoked_at.is_not(None))
+    )
     return last_revocation is not None and last_revocation >= crl.built_at
 
 

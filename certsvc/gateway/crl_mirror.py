@@ -106,7 +106,9 @@ class CRLMirror:
             if state is None or state.ca_name is None or state.error is not None:
                 return True
             stored = latest(session, state.ca_name)
-            last_revocation = session.scalar(select(func.max(Certificate.revoked_at)))
+            last_revocation = session.scalar(
+                select(func.max(Certificate.revoked_at)).where(Certificate.revoked_at.is_not(None))
+            )
         return (
             stored is None
             or now >= stored.next_update
