@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from certsvc.api.problems import for_error, problem
-from certsvc.errors import CertsvcError
+from certsvc.errors import CertsvcError, InputError
 from certsvc.idempotency import StoredAnswer
 from certsvc.services import Services
 
@@ -48,6 +48,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         try:
+            _refuse_nul(scope)
             body = await self._read_body(scope, receive)
             if scope["method"] not in READS and not scope["path"].startswith(FEED_PREFIXES):
                 self.services.maintenance.guard(self.services.clock.now())
@@ -117,6 +118,13 @@ class RequestGuard:
         await run_in_threadpool(
             store.finish, token, key, capture.status, capture.content_type, kept
         )
+
+
+def _refuse_nul(scope: Scope) -> None:
+    """No field of ours has a use for NUL, and PostgreSQL text cannot hold it: a query or
+    path carrying one is bad input (422), not a database error (500)."""
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"").lower():
+        raise InputError("NUL characters are not allowed in a request")
 
 
 def _keyed_path(scope: Scope) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from certsvc.policy import MAX_CSR_BYTES, RevocationReason
 
@@ -38,6 +38,14 @@ assert {reason.value for reason in RevocationReason} == set(ReasonName.__args__)
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL text cannot hold NUL and no field of ours has a use for it."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class IssueBody(Body):

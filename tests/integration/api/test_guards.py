@@ -184,6 +184,23 @@ def test_an_oversized_csr_is_refused(api, tokens):
     assert "csr" in answer.json()["detail"]
 
 
+def test_nul_characters_are_bad_input_not_a_database_error(api, tokens, services):
+    # Found by the schemathesis run on PostgreSQL, whose text fields cannot hold NUL.
+    reset = {"company_number": "0", "user_id": "\u0000", "registration_number": ""}
+    answer = api.post("/api/v1/pickup/reset", json=reset)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "NUL" in answer.text
+    search = api.get("/api/v1/certificates?q=%00", headers=bearer(tokens["admin"]))
+    assert search.status_code == 422
+    assert search.json()["detail"] == "NUL characters are not allowed in a request"
+    answer = api.post(
+        "/api/v1/certificates", json=issue_body(ticket="T\u0000"), headers=bearer(tokens["admin"])
+    )
+    assert answer.status_code == 422
+    assert certificate_count(services) == 0
+
+
 def test_a_serial_that_is_not_one_is_422(api, tokens):
     for bad in ("not-hex", "00", "F" * 60):
         answer = api.get(f"/api/v1/certificates/{bad}", headers=bearer(tokens["admin"]))
