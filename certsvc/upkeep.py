@@ -57,17 +57,22 @@ def forget_intent(session: Session, row_id: int) -> None:
     session.execute(delete(PendingRequest).where(PendingRequest.certificate_id == row_id))
 
 
+def release_predecessor(session: Session, row_id: int) -> None:
+    """Undo the claim a request put on the certificate it was to replace."""
+    session.execute(
+        update(Certificate)
+        .where(Certificate.superseded_by_id == row_id)
+        .values(superseded_by_id=None)
+    )
+
+
 def abandon(sessions: SessionFactory, pending_id: int) -> None:
     """The CA did not issue: forget the request and release a claimed predecessor."""
     with transaction(sessions) as session:
         row = session.get(Certificate, pending_id, with_for_update=True)
         if row is None or row.state != PENDING:
             return  # settled meanwhile: nothing to forget
-        session.execute(
-            update(Certificate)
-            .where(Certificate.superseded_by_id == pending_id)
-            .values(superseded_by_id=None)
-        )
+        release_predecessor(session, pending_id)
         session.delete(row)
 
 
@@ -169,11 +174,7 @@ def _intent(lifecycle: Lifecycle, row_id: int, by: Actor) -> Order:
         if intent is None:
             return Order(subscriber, by, None, False)
         if intent.server_key:  # the key died with the lost call: leave the old one alone
-            session.execute(
-                update(Certificate)
-                .where(Certificate.superseded_by_id == row_id)
-                .values(superseded_by_id=None)
-            )
+            release_predecessor(session, row_id)
             return Order(subscriber, by, None, False, key_lost=True)
         return Order(subscriber, by, _predecessor(session, intent), intent.awaiting_pickup)
 

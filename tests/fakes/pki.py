@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ca_adapters.local import signing_usage
+
 NOT_BEFORE = datetime(2020, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2045, 1, 1, tzinfo=UTC)
 
@@ -56,7 +58,7 @@ def make_authority(
         .add_extension(
             x509.BasicConstraints(ca=True, path_length=None if parent is None else 0), True
         )
-        .add_extension(_usage(ca=True), True)
+        .add_extension(signing_usage(certificates_and_crls=True), True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
     )
     if parent is not None:
@@ -70,20 +72,6 @@ def make_authority(
 def crl_points(url: str) -> x509.CRLDistributionPoints:
     return x509.CRLDistributionPoints(
         [x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)]
-    )
-
-
-def _usage(ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
     )
 
 
