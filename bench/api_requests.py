@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
+from certsvc.access.credentials import Secrets
 from certsvc.api.app import create_app
+from certsvc.app import Services
 from certsvc.audit import Actor
 from certsvc.config import CredentialSettings, settings_from_dict
-from certsvc.credentials import Secrets
 from certsvc.directory import NewSubscriber
-from certsvc.services import Services
 
 ROUNDS = 200
 

@@ -20,15 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
+from certsvc.app import Services
 from certsvc.audit import Actor
 from certsvc.clock import FixedClock
 from certsvc.config import settings_from_dict
-from certsvc.db import transaction
 from certsvc.directory import NewSubscriber
-from certsvc.gateway import crl
+from certsvc.feed import crl
 from certsvc.logging import configure_logging
-from certsvc.models import Certificate, table_of
-from certsvc.services import Services
+from certsvc.storage.db import transaction
+from certsvc.storage.models import Certificate, table_of
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 BATCH = 50_000

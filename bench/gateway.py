@@ -27,10 +27,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert, text
 
+from certsvc.app import Services
 from certsvc.clock import SystemClock
 from certsvc.config import settings_from_dict
-from certsvc.models import Certificate, FeedChange, Subscriber, Tenant
-from certsvc.services import Services
+from certsvc.storage.models import Certificate, FeedChange, Subscriber, Tenant
 
 BATCH = 50_000
 ISSUER = "CN=certsvc Issuing CA 1,O=certsvc"

@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 
+from certsvc.app import Services
 from certsvc.audit import Actor
 from certsvc.clock import SystemClock
 from certsvc.config import settings_from_dict
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
+from certsvc.lifecycle.operations import CsrKey
 from certsvc.logging import configure_logging
-from certsvc.services import Services
 from tests.keys import make_csr
 
 ACTOR = Actor("bench")

@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
+from certsvc.app import Services
 from certsvc.clock import FixedClock
 from certsvc.config import settings_from_dict
+from certsvc.domain.policy import invalid_from_for
 from certsvc.logging import configure_logging
-from certsvc.models import Certificate, Subscriber, Tenant
-from certsvc.policy import invalid_from_for
-from certsvc.services import Services
+from certsvc.storage.models import Certificate, Subscriber, Tenant
 
 JST = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2027, 6, 1, 0, 5, tzinfo=JST)

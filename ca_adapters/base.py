@@ -17,8 +17,8 @@ from cryptography import x509
 
 from certsvc.clock import Clock, SystemTimer, Timer
 from certsvc.config import Settings
-from certsvc.db import SessionFactory
-from certsvc.policy import PublicKey, RevocationReason
+from certsvc.domain.policy import PublicKey, RevocationReason
+from certsvc.storage.db import SessionFactory
 
 
 @dataclass(frozen=True)

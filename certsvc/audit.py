@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from certsvc.logging import get_logger
-from certsvc.models import AuditEvent, table_of
+from certsvc.storage.models import AuditEvent, table_of
 
 log = get_logger("certsvc.audit")
 _INSERT = insert(table_of(AuditEvent))

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from certsvc import audit, identifiers
+from certsvc import audit
 from certsvc.audit import Actor
 from certsvc.clock import Clock
-from certsvc.db import SessionFactory, transaction
+from certsvc.domain import identifiers
 from certsvc.errors import Conflict, InputError, NotFound
-from certsvc.models import Certificate, Credential, Subscriber, Tenant
 from certsvc.notify.outbox import enqueue
+from certsvc.storage.db import SessionFactory, transaction
+from certsvc.storage.models import Certificate, Credential, Subscriber, Tenant
 
 ROLES = ("officer", "staff")
 LOCALES = ("ja", "en")

@@ -23,9 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from certsvc.app import Services
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport
-from certsvc.services import Services
 from scheduler.jobs import NightlyReport, run_nightly
 from scheduler.leader import LeaderLock, leader_lock_for
 

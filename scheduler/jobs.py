@@ -24,15 +24,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from certsvc.app import Services
 from certsvc.audit import Actor
-from certsvc.db import transaction
 from certsvc.errors import CertsvcError, ConfigError
 from certsvc.logging import get_logger
-from certsvc.models import Certificate, JobRun
 from certsvc.notify.drain import DrainReport
 from certsvc.notify.outbox import enqueue_many
 from certsvc.notify.reminders import DueReminder, due_on
-from certsvc.services import Services
+from certsvc.storage.db import transaction
+from certsvc.storage.models import Certificate, JobRun
 
 log = get_logger("scheduler.nightly")
 NIGHTLY = "nightly"

@@ -17,8 +17,8 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from certsvc.app import Services
 from certsvc.logging import get_logger
-from certsvc.services import Services
 
 log = get_logger("scheduler.leader")
 ADVISORY_KEY = 0x6365727473766301  # "certsv" + 0x63 0x01: certsvc's scheduler

@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from certsvc.api.app import create_app
+from certsvc.app import Services
 from certsvc.audit import Actor
 from certsvc.clock import FixedClock
 from certsvc.config import Settings, settings_from_dict
-from certsvc.db import make_engine, migrate
 from certsvc.directory import NewSubscriber
-from certsvc.models import Base
-from certsvc.services import Services
+from certsvc.storage.db import make_engine, migrate
+from certsvc.storage.models import Base
 from tests import timestamps
 from tests.smtp import LoopbackController, Recorder
 

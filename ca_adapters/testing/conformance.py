@@ -26,15 +26,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
 from ca_adapters.base import CRLSigner, MirroredCRL
+from certsvc.app import Services
 from certsvc.audit import Actor
-from certsvc.ca_check import check_ca, check_chain
 from certsvc.directory import NewSubscriber
+from certsvc.domain.fingerprints import format_serial
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CARejected, CAUnavailable, NotFound, QuotaExceeded
-from certsvc.fingerprints import format_serial
-from certsvc.lifecycle import CsrKey, Issued
-from certsvc.models import Certificate
-from certsvc.policy import RevocationReason
-from certsvc.services import Services
+from certsvc.feed.ca_check import check_ca, check_chain
+from certsvc.lifecycle.operations import CsrKey, Issued
+from certsvc.storage.models import Certificate
 
 COMPANY, USER, TENANT, EMAIL = "9001", "conformance", "Conformance KK", "conf@example.jp"
 ACTOR = Actor("test:conformance", "CONFORMANCE")

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from certsvc.app import Services
 from certsvc.config import settings_from_dict
-from certsvc.services import Services
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

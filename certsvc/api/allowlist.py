@@ -12,7 +12,7 @@ from certsvc.api.auth import feed_reader
 from certsvc.api.conditional import cached_response, not_modified
 from certsvc.api.deps import gateway_of
 from certsvc.api.problems import problem
-from certsvc.gateway.changes import MAX_CHANGES, delta
+from certsvc.feed.changes import MAX_CHANGES, delta
 
 router = APIRouter(tags=["gateway feed"], dependencies=[Depends(feed_reader)])
 NOT_LOADED = "the allowlist is still loading"

@@ -15,7 +15,7 @@ from certsvc import __version__
 from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
 from certsvc.api.guards import RequestGuard
-from certsvc.services import Services
+from certsvc.app import Services
 
 
 def create_app(services: Services) -> FastAPI:

@@ -14,11 +14,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from certsvc.access.feed_tokens import FORBIDDEN, UNAUTHORIZED
+from certsvc.access.tokens import Principal
 from certsvc.api.deps import gateway_of, services_of
+from certsvc.app import Services
 from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
-from certsvc.gateway.access import FORBIDDEN, UNAUTHORIZED
-from certsvc.services import Services
-from certsvc.tokens import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `certsvc token create`.")
 OPERATORS = ("admin", "helpdesk", "tenant-admin")

@@ -14,9 +14,9 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from certsvc.access.feed_tokens import NOT_READY, UNAUTHORIZED, FeedAccess
 from certsvc.api.problems import PROBLEM_JSON
-from certsvc.gateway.access import NOT_READY, UNAUTHORIZED, FeedAccess
-from certsvc.gateway.check import Checker
+from certsvc.feed.check import Checker
 
 CHECK_PATH = "/gateway/check"
 TITLES = {400: "bad request", 401: "unauthenticated", 403: "forbidden", 503: "not ready"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from certsvc.gateway.runtime import Gateway
-from certsvc.services import Services
+from certsvc.app import Services
+from certsvc.feed.runtime import Gateway
 
 
 def services_of(request: Request) -> Services:

@@ -15,10 +15,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
+from certsvc.access.idempotency import StoredAnswer
 from certsvc.api.problems import for_error, problem
+from certsvc.app import Services
 from certsvc.errors import CertsvcError, InputError
-from certsvc.idempotency import StoredAnswer
-from certsvc.services import Services
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

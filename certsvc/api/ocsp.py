@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from certsvc.api.conditional import http_date
 from certsvc.api.deps import gateway_of
-from certsvc.gateway.ocsp import OCSPAnswer
+from certsvc.feed.ocsp import OCSPAnswer
 
 router = APIRouter(tags=["ocsp"])
 OCSP_RESPONSE = "application/ocsp-response"

@@ -8,8 +8,8 @@ import uvicorn
 
 from certsvc.api.app import create_app
 from certsvc.api.check import CheckFastPath
+from certsvc.app import Services
 from certsvc.errors import ConfigError
-from certsvc.services import Services
 
 
 def server_config(services: Services, host: str, port: int) -> uvicorn.Config:

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 
+from certsvc.agent.layout import write_atomically
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import print_table
-from certsvc.fingerprints import format_serial, sha256_hex
-from certsvc.gateway.crl import bundle_pem
-from certsvc.gateway.layout import write_atomically
+from certsvc.domain.fingerprints import format_serial, sha256_hex
+from certsvc.feed.crl import bundle_pem
 
 
 @click.group()

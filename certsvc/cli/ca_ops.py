@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import click
 
-from certsvc.ca_check import check_ca
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import print_json
+from certsvc.feed.ca_check import check_ca
 
 CA_FAILURE = 5
 

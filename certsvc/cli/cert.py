@@ -11,13 +11,13 @@ from typing import Any
 
 import click
 
-from certsvc import queries
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import SUMMARY_COLUMNS, print_certificate, print_json, print_table
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
-from certsvc.lifecycle import CsrKey, Issued, KeySource, ServerKey, list_views
-from certsvc.policy import RevocationReason
-from certsvc.queries import CertificateFilter
+from certsvc.lifecycle.operations import CsrKey, Issued, KeySource, ServerKey, list_views
+from certsvc.storage import queries
+from certsvc.storage.queries import CertificateFilter
 
 REASONS = [reason.value for reason in RevocationReason]
 

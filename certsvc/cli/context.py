@@ -6,10 +6,10 @@ from functools import cached_property
 
 import click
 
+from certsvc.app import Services
 from certsvc.audit import Actor
 from certsvc.config import Settings, load_settings
 from certsvc.logging import configure_logging
-from certsvc.services import Services
 
 
 class CliContext:

@@ -14,7 +14,7 @@ from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.run import write_gateway_files
 from certsvc.directory import NewSubscriber
 from certsvc.errors import Conflict
-from certsvc.lifecycle import CsrKey
+from certsvc.lifecycle.operations import CsrKey
 
 
 def browser_csr() -> bytes:

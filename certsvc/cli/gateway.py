@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
+from certsvc.agent.configs import GatewayOptions, checked_token, haproxy_config, nginx_config
+from certsvc.agent.layout import STATUS_PATH, GatewayFiles
+from certsvc.agent.loop import FeedClient, GatewayAgent
+from certsvc.agent.targets import Gateway, HAProxyGateway, NginxGateway
 from certsvc.clock import SystemClock
 from certsvc.errors import InputError
-from certsvc.gateway.agent import FeedClient, GatewayAgent
-from certsvc.gateway.configs import GatewayOptions, checked_token, haproxy_config, nginx_config
-from certsvc.gateway.layout import STATUS_PATH, GatewayFiles
-from certsvc.gateway.targets import Gateway, HAProxyGateway, NginxGateway
 from certsvc.logging import configure_logging
 
 DEFAULT_CERTSVC = "http://127.0.0.1:8080"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from certsvc.views import CertificateView
+from certsvc.lifecycle.views import CertificateView
 
 SUMMARY_COLUMNS = (
     "serial",

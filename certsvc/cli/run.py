@@ -13,10 +13,10 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 
+from certsvc.agent.layout import CHAIN, CRL_BUNDLE, write_atomically
+from certsvc.app import Services
 from certsvc.cli.context import CliContext, pass_cli
-from certsvc.gateway.crl import bundle_pem
-from certsvc.gateway.layout import CHAIN, CRL_BUNDLE, write_atomically
-from certsvc.services import Services
+from certsvc.feed.crl import bundle_pem
 
 Stop = Callable[[], None]
 

@@ -6,12 +6,12 @@ from datetime import datetime
 
 import click
 
+from certsvc.app import Services
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.options import now_option
 from certsvc.cli.output import print_json, print_table
 from certsvc.clock import FixedClock
 from certsvc.notify.drain import DrainReport, list_messages
-from certsvc.services import Services
 
 OUTBOX_COLUMNS = (
     "id",

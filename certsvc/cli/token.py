@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 import click
 
+from certsvc.access.tokens import ROLES
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import print_json, print_table
-from certsvc.tokens import ROLES
 
 
 @click.group()

@@ -1,6 +1,6 @@
 """Draining the outbox: hand due messages to the sender of their channel, record outcomes.
 
-Senders are found by channel in a ``SenderRegistry`` built in ``certsvc.services``
+Senders are found by channel in a ``SenderRegistry`` built in ``certsvc.app``
 (``"mail"`` here; a webhook sender registers ``"webhook"`` the same way), so a channel is
 added without touching the drain. A message is claimed with a lease before it is handed
 over (two drainers never send it at the same time; a crashed drainer's claim runs out),
@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from certsvc.clock import Clock
 from certsvc.config import OutboxSettings
-from certsvc.db import SessionFactory, transaction
 from certsvc.logging import get_logger
-from certsvc.models import OutboxMessage
+from certsvc.storage.db import SessionFactory, transaction
+from certsvc.storage.models import OutboxMessage
 
 log = get_logger("certsvc.outbox")
 QUEUED, SENT, FAILED = "queued", "sent", "failed"

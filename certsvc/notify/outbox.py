@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from certsvc.models import OutboxMessage, table_of
+from certsvc.storage.models import OutboxMessage, table_of
 
 _INSERT_NEW = {
     dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
-from certsvc.models import Certificate, Subscriber, Tenant
 from certsvc.notify.outbox import NewMessage
+from certsvc.storage.models import Certificate, Subscriber, Tenant
 
 REMINDER_KIND = "certificate.reminder"
 

@@ -31,16 +31,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from certsvc.agent.layout import GatewayFiles
+from certsvc.agent.loop import FeedClient, GatewayAgent, Outcome
+from certsvc.agent.targets import NginxGateway
 from certsvc.api.server import server_config
+from certsvc.app import Services
 from certsvc.cli.main import main
 from certsvc.clock import FixedClock, SystemClock
 from certsvc.directory import NewSubscriber
-from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
-from certsvc.gateway.layout import GatewayFiles
-from certsvc.gateway.targets import NginxGateway
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
-from certsvc.services import Services
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, POSTGRES_URL, empty_postgres, make_settings
 from tests.tls import write_server_identity
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from certsvc.agent.layout import GatewayFiles
+from certsvc.agent.loop import FeedClient, GatewayAgent, Outcome
+from certsvc.agent.targets import NginxGateway
 from certsvc.clock import FixedClock
-from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
-from certsvc.gateway.layout import GatewayFiles
-from certsvc.gateway.targets import NginxGateway
 from tests.e2e.conftest import Stack, agent_cli, free_port, wait_until
 
 

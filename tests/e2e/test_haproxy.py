@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from certsvc.agent.configs import GatewayOptions, haproxy_config
+from certsvc.agent.layout import GatewayFiles
+from certsvc.agent.loop import FeedClient, GatewayAgent, Outcome
+from certsvc.agent.targets import FeedUpdate, HAProxyGateway
+from certsvc.agent.verify import VerifiedCRLs
 from certsvc.clock import SystemClock
 from certsvc.errors import GatewayError
-from certsvc.gateway.agent import FeedClient, GatewayAgent, Outcome
-from certsvc.gateway.configs import GatewayOptions, haproxy_config
-from certsvc.gateway.crl import bundle_pem
-from certsvc.gateway.layout import GatewayFiles
-from certsvc.gateway.targets import FeedUpdate, HAProxyGateway
-from certsvc.gateway.verify import VerifiedCRLs
+from certsvc.feed.crl import bundle_pem
 from tests.e2e.conftest import Stack, curl_status, free_port, needs_curl, needs_haproxy, wait_until
 from tests.tls import write_server_identity
 

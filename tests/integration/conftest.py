@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from certsvc.app import Services
 from certsvc.clock import FixedClock
 from certsvc.config import Settings
 from certsvc.directory import NewSubscriber
-from certsvc.services import Services
 from tests.conftest import COMPANY, OPERATOR, USER, make_settings
 from tests.fakes.globalsign import FakeGlobalSign
 from tests.fakes.timer import FakeTimer

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes
 from fastapi.testclient import TestClient
 
 from certsvc.api.app import create_app
+from certsvc.app import Services
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
-from certsvc.services import Services
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests import timestamps
 from tests.conftest import COMPANY, OPERATOR
 from tests.keys import make_csr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ca_adapters.testing.conformance import *  # noqa: F403 - the suite's tests run here
-from certsvc.services import Services
+from certsvc.app import Services
 from tests.fakes.globalsign import FakeGlobalSign
 
 

@@ -9,8 +9,8 @@ from email.utils import parsedate_to_datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import OPERATOR
 from tests.keys import make_csr
 

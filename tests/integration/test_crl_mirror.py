@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 
+from certsvc.domain.fingerprints import format_serial
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAUnavailable
-from certsvc.fingerprints import format_serial
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, USER
 from tests.keys import make_csr
 

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from certsvc.api.app import create_app
+from certsvc.app import Services
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
-from certsvc.services import Services
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, USER, make_settings
 from tests.integration.test_allowlist_http import wait_for
 from tests.keys import make_csr

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from certsvc.cli.main import main
-from certsvc.fingerprints import format_serial
+from certsvc.domain.fingerprints import format_serial
 from tests.keys import make_csr
 
 

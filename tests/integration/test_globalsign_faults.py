@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from certsvc.errors import CAAuthError, CADeadlineExceeded, QuotaExceeded
-from certsvc.lifecycle import CsrKey
-from certsvc.models import Certificate
+from certsvc.lifecycle.operations import CsrKey
+from certsvc.storage.models import Certificate
 from tests.conftest import COMPANY, OPERATOR, USER
 from tests.keys import make_csr
 

@@ -14,10 +14,10 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
 from ca_adapters.base import IssueRequest, SubjectInfo
-from certsvc.delivery import proof_signer
 from certsvc.errors import CARejected
-from certsvc.lifecycle import CsrKey, ServerKey
-from certsvc.models import Certificate
+from certsvc.lifecycle.operations import CsrKey, ServerKey
+from certsvc.lifecycle.server_keys import proof_signer
+from certsvc.storage.models import Certificate
 from tests.conftest import COMPANY, OPERATOR, USER
 from tests.integration.conftest import globalsign_settings, open_services
 from tests.keys import make_csr, make_key

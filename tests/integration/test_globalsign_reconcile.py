@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
+from certsvc.domain.fingerprints import format_serial
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAUnavailable
-from certsvc.fingerprints import format_serial
-from certsvc.lifecycle import CsrKey, ServerKey
-from certsvc.models import Certificate, OutboxMessage, PendingRequest
-from certsvc.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey, ServerKey
+from certsvc.storage.models import Certificate, OutboxMessage, PendingRequest
 from tests.conftest import COMPANY, OPERATOR, USER
 from tests.keys import make_csr
 

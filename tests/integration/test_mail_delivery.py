@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from certsvc.db import transaction
 from certsvc.logging import configure_logging
-from certsvc.models import OutboxMessage
 from certsvc.notify.drain import Delivery, OutboxDrainer, OutboxItem, SenderRegistry
 from certsvc.notify.outbox import enqueue
+from certsvc.storage.db import transaction
+from certsvc.storage.models import OutboxMessage
 from tests import timestamps
 from tests.conftest import make_mail_services
 from tests.integration.test_nightly_life import add_subscriber, issue, night

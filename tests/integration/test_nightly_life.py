@@ -6,11 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from certsvc.app import Services
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
-from certsvc.models import JobRun, OutboxMessage
-from certsvc.policy import RevocationReason
-from certsvc.services import Services
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
+from certsvc.storage.models import JobRun, OutboxMessage
 from scheduler.jobs import run_nightly
 from tests import timestamps
 from tests.conftest import OPERATOR, make_settings

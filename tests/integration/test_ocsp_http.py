@@ -13,8 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import OPERATOR
 from tests.keys import make_csr
 

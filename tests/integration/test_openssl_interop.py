@@ -6,9 +6,9 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from certsvc.gateway.crl import bundle_pem
-from certsvc.lifecycle import CsrKey, ServerKey
-from certsvc.policy import RevocationReason
+from certsvc.domain.policy import RevocationReason
+from certsvc.feed.crl import bundle_pem
+from certsvc.lifecycle.operations import CsrKey, ServerKey
 from tests.conftest import OPERATOR
 from tests.keys import make_csr
 

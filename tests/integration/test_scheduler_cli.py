@@ -11,9 +11,9 @@ from apscheduler.triggers.cron import CronTrigger
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from certsvc.app import Services
 from certsvc.cli.main import main
-from certsvc.models import JobRun
-from certsvc.services import Services
+from certsvc.storage.models import JobRun
 from scheduler.daemon import DRAIN_JOB, NIGHTLY_JOB, SchedulerDaemon
 from scheduler.leader import FileLeaderLock, leader_lock_for
 from tests import timestamps

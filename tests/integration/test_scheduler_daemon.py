@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from certsvc.models import JobRun
+from certsvc.storage.models import JobRun
 from scheduler.leader import FileLeaderLock
 
 

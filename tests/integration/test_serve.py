@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from certsvc.app import Services
 from certsvc.clock import SystemClock
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
-from certsvc.services import Services
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, USER, make_settings
 from tests.keys import make_csr
 

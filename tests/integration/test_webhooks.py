@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from certsvc.app import Services
 from certsvc.errors import ConfigError
-from certsvc.gateway.webhooks import load_secrets
-from certsvc.lifecycle import CsrKey
-from certsvc.models import OutboxMessage
-from certsvc.services import Services
+from certsvc.feed.webhooks import load_secrets
+from certsvc.lifecycle.operations import CsrKey
+from certsvc.storage.models import OutboxMessage
 from tests.conftest import OPERATOR, make_settings
 from tests.keys import make_csr
 

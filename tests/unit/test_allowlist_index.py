@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from certsvc.db import transaction
-from certsvc.gateway import allowlist as allowlist_module
-from certsvc.gateway.allowlist import AllowlistIndex
-from certsvc.lifecycle import CsrKey
-from certsvc.models import FeedChange
+from certsvc.feed import allowlist as allowlist_module
+from certsvc.feed.allowlist import AllowlistIndex
+from certsvc.lifecycle.operations import CsrKey
+from certsvc.storage.db import transaction
+from certsvc.storage.models import FeedChange
 from tests.conftest import OPERATOR
 from tests.keys import make_csr
 
@@ -57,7 +57,7 @@ def test_revocation_removes_every_lookup_key(services, subscriber):
     entry = index.by_sha256[issued.certificate.sha256]
     assert index.by_sha1[entry.sha1] is entry
     assert index.by_serial[entry.serial_key] is entry
-    from certsvc.policy import RevocationReason  # noqa: PLC0415
+    from certsvc.domain.policy import RevocationReason  # noqa: PLC0415
 
     services.lifecycle.revoke(entry.serial, RevocationReason.superseded, OPERATOR)
     with services.sessions() as session:

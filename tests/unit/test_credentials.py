@@ -6,8 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from certsvc.config import CredentialSettings
-from certsvc.credentials import (
+from certsvc.access.credentials import (
     Secrets,
     challenge_answer,
     check_password,
@@ -17,6 +16,7 @@ from certsvc.credentials import (
     next_midnight,
     temporary_password,
 )
+from certsvc.config import CredentialSettings
 from certsvc.errors import InputError
 from tests.timestamps import JST, utc_late_evening
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from cryptography import x509
 
-from certsvc.gateway.crl import bundle_pem
-from certsvc.lifecycle import CsrKey
-from certsvc.policy import RevocationReason
+from certsvc.domain.policy import RevocationReason
+from certsvc.feed.crl import bundle_pem
+from certsvc.lifecycle.operations import CsrKey
 from tests import timestamps
 from tests.conftest import OPERATOR
 from tests.keys import make_csr

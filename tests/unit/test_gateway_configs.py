@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
+from certsvc.agent.layout import GatewayFiles
+from certsvc.agent.targets import nginx_feed_conf
 from certsvc.cli.main import main
-from certsvc.gateway.crl import bundle_pem
-from certsvc.gateway.layout import GatewayFiles
-from certsvc.gateway.targets import nginx_feed_conf
+from certsvc.feed.crl import bundle_pem
 from tests.tls import write_server_identity
 
 needs_nginx = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from certsvc.agent.verify import FeedRefused, verify_allowlist, verify_crl_bundle
+from certsvc.app import Services
 from certsvc.clock import FixedClock
-from certsvc.gateway.crl import bundle_pem
-from certsvc.gateway.verify import FeedRefused, verify_allowlist, verify_crl_bundle
-from certsvc.services import Services
+from certsvc.feed.crl import bundle_pem
 from tests import timestamps
 from tests.conftest import make_settings
 

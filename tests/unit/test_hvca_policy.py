@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ca_adapters.hvca_policy import Policy, clamp_validity
+from ca_adapters.globalsign.policy import Policy, clamp_validity
 from tests import timestamps
 from tests.timestamps import JST
 

@@ -9,11 +9,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import func, select
 
 from certsvc.directory import NewSubscriber
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import Conflict, InputError, NotFound
-from certsvc.lifecycle import CsrKey, ServerKey
-from certsvc.models import AuditEvent, Certificate, FeedChange, OutboxMessage, Subscriber
-from certsvc.policy import RevocationReason
-from certsvc.records import insert_certificate
+from certsvc.lifecycle.operations import CsrKey, ServerKey
+from certsvc.storage.certificates import insert_certificate
+from certsvc.storage.models import AuditEvent, Certificate, FeedChange, OutboxMessage, Subscriber
 from tests import timestamps
 from tests.conftest import OPERATOR
 from tests.keys import csr_with_broken_signature, make_csr

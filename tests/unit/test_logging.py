@@ -4,9 +4,9 @@ import base64
 import io
 import json
 
-from certsvc.lifecycle import ServerKey
+from certsvc.domain.policy import RevocationReason
+from certsvc.lifecycle.operations import ServerKey
 from certsvc.logging import configure_logging, get_logger
-from certsvc.policy import RevocationReason
 from tests.conftest import OPERATOR
 
 PASSWORD = "s3cret-Pkcs12-pass"

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from certsvc.cli.main import main
 from certsvc.config import MaintenanceSettings
+from certsvc.domain.maintenance import MaintenanceCalendar, Window
 from certsvc.errors import MaintenanceWindow
-from certsvc.maintenance import MaintenanceCalendar, Window
 from tests.timestamps import JST, maintenance_closes, maintenance_opens
 
 SECOND = timedelta(seconds=1)

@@ -6,15 +6,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from certsvc.config import KeyPolicySettings
-from certsvc.errors import InputError
-from certsvc.fingerprints import format_serial, normalise_serial, parse_serial
-from certsvc.policy import (
+from certsvc.domain.fingerprints import format_serial, normalise_serial, parse_serial
+from certsvc.domain.policy import (
     RevocationReason,
     add_years,
     check_public_key,
     load_csr,
     validity_for,
 )
+from certsvc.errors import InputError
 from tests import timestamps
 from tests.keys import csr_with_broken_signature, make_csr, make_key
 

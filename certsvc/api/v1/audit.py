@@ -12,8 +12,8 @@ from certsvc import audit
 from certsvc.api.auth import Operator, ServicesDep, own_tenant
 from certsvc.audit import AuditFilter
 from certsvc.clock import require_aware
+from certsvc.domain.fingerprints import normalise_serial
 from certsvc.errors import InputError
-from certsvc.fingerprints import normalise_serial
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -14,17 +14,17 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from certsvc import audit
+from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, ServicesDep, own_tenant
 from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
+from certsvc.app import Services
 from certsvc.audit import Actor, AuditFilter
+from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
-from certsvc.lifecycle import CsrKey, Issued, list_views
-from certsvc.pickup import Deferred, PickupTicket
-from certsvc.policy import RevocationReason
-from certsvc.queries import CertificateFilter
-from certsvc.services import Services
-from certsvc.tokens import Principal
-from certsvc.views import CertificateView
+from certsvc.lifecycle.operations import CsrKey, Issued, list_views
+from certsvc.lifecycle.pickup import Deferred, PickupTicket
+from certsvc.lifecycle.views import CertificateView
+from certsvc.storage.queries import CertificateFilter
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 

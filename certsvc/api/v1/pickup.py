@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
-from certsvc.accounts import Login
+from certsvc.access.accounts import Login
 from certsvc.api.auth import ServicesDep
 from certsvc.api.v1.schemas import PickupBody, SelfResetBody
 from certsvc.api.v1.subscribers import secret_answer
 from certsvc.errors import InputError
-from certsvc.lifecycle import CsrKey, KeySource, ServerKey
+from certsvc.lifecycle.operations import CsrKey, KeySource, ServerKey
 
 router = APIRouter(prefix="/pickup", tags=["pickup"])
 Token = Annotated[str, Path(min_length=16, max_length=64)]

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from certsvc.policy import MAX_CSR_BYTES, RevocationReason
+from certsvc.domain.policy import MAX_CSR_BYTES, RevocationReason
 
 Ticket = Annotated[
     str | None, Field(default=None, max_length=128, description="Helpdesk ticket reference.")

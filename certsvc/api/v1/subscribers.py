@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
+from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, ServicesDep, own_tenant
 from certsvc.api.v1.schemas import CredentialsBody, EmailBody, SubscriberBody, TicketBody
 from certsvc.directory import NewSubscriber
-from certsvc.tokens import Principal
 
 router = APIRouter(prefix="/tenants/{company_number}/subscribers", tags=["subscribers"])
 CompanyPath = Annotated[str, Path(max_length=32)]

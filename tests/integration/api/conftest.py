@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from certsvc.api.app import create_app
+from certsvc.app import Services
 from certsvc.config import Settings
 from certsvc.directory import NewSubscriber
-from certsvc.services import Services
 from tests.conftest import COMPANY, OPERATOR, USER, make_settings
 from tests.keys import make_csr
 

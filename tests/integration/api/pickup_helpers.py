@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from certsvc.credentials import challenge_answer
-from certsvc.models import OutboxMessage
-from certsvc.services import Services
+from certsvc.access.credentials import challenge_answer
+from certsvc.app import Services
+from certsvc.storage.models import OutboxMessage
 from tests.conftest import USER
 from tests.integration.api.conftest import NUMBER, PASSWORD
 

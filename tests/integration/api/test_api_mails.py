@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from certsvc.models import OutboxMessage
+from certsvc.storage.models import OutboxMessage
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import bearer, issue
 

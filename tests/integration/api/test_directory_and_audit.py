@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from certsvc.models import OutboxMessage
+from certsvc.storage.models import OutboxMessage
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import bearer, issue
 from tests.keys import make_csr

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from certsvc.models import Certificate
+from certsvc.storage.models import Certificate
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import bearer, issue
 from tests.keys import make_csr

@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select
 
-from certsvc.models import OutboxMessage
+from certsvc.storage.models import OutboxMessage
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import PASSWORD, bearer, issue
 from tests.integration.api.pickup_helpers import last_link, login

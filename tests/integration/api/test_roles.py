@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from certsvc.directory import NewSubscriber
-from certsvc.lifecycle import CsrKey
+from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, USER
 from tests.integration.api.conftest import bearer
 from tests.keys import make_csr

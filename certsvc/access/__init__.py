@@ -1,0 +1,1 @@
+"""Who may do what: API and feed tokens, pickup credentials, idempotency keys."""

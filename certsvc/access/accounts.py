@@ -1,0 +1,288 @@
+"""Stored pickup credentials: set them, check a login (and lock), reset them.
+
+A failed attempt is committed before the error is raised: the count of failures must
+survive the failing request, or the lock would never close. Everything else is one
+transaction per change, audited without any secret in the event.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certsvc import audit
+from certsvc.access.credentials import (
+    FAILED,
+    Secrets,
+    check_password,
+    check_registration_number,
+    draw_position,
+    is_working_day,
+    next_midnight,
+    temporary_password,
+)
+from certsvc.audit import Actor
+from certsvc.clock import Clock
+from certsvc.config import Settings
+from certsvc.directory import get_subscriber
+from certsvc.errors import AuthenticationFailed, Conflict, InputError, NotFound
+from certsvc.notify.outbox import enqueue
+from certsvc.storage.db import SessionFactory, transaction
+from certsvc.storage.models import Credential, Subscriber
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a subscriber types: user ID, password, the challenge digits, maybe a new password."""
+
+    user_id: str
+    password: str
+    challenge: str
+    new_password: str | None = None
+
+
+@dataclass(frozen=True)
+class TemporaryPassword:
+    """Shown once to whoever reset the credentials; only its hash is stored."""
+
+    password: str
+    expires_at: datetime
+
+
+def subscriber_actor(subscriber: Subscriber) -> Actor:
+    return Actor(f"subscriber:{subscriber.tenant.company_number}/{subscriber.user_id}")
+
+
+class Accounts:
+    """Credential operations for the API, the CLI and the pickup flow."""
+
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock, settings: Settings, secrets: Secrets
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self.rules = settings.credentials
+        self.secrets = secrets
+
+    def set(self, company_number: str, user_id: str, password: str, number: str, by: Actor) -> None:
+        """Register (or replace) the credentials of the registration letter; lifts a lock."""
+        check_password(password)
+        check_registration_number(number)
+        now = self.clock.now()
+        with transaction(self.sessions) as session:
+            subscriber = get_subscriber(session, company_number, user_id)
+            row = _credential(session, subscriber.id)
+            before = _state(row, now) if row else None
+            if row is None:
+                row = Credential(subscriber=subscriber, history=[], challenge_position=1)
+                session.add(row)
+            self._replace_password(row, password, now)
+            row.registration_windows = self.secrets.registration_windows(subscriber.id, number)
+            row.challenge_position = draw_position()
+            _unlock(row)
+            audit.record(
+                session,
+                by,
+                "credentials.set",
+                now,
+                company_number=company_number,
+                before=before,
+                after={"user_id": user_id, **_state(row, now)},
+            )
+
+    def reset(
+        self, company_number: str, user_id: str, by: Actor, *, helpdesk: bool
+    ) -> TemporaryPassword:
+        """An operator's reset: a temporary password for 24 hours, and the lock lifted.
+
+        The helpdesk resets only on its working days (default Tuesday and Thursday).
+        """
+        now = self.clock.now()
+        if helpdesk and not is_working_day(now, self.settings.zone, self.rules.helpdesk_days):
+            days = ", ".join(self.rules.helpdesk_days)
+            raise Conflict(f"the helpdesk resets credentials only on its working days ({days})")
+        valid = timedelta(hours=self.rules.helpdesk_reset_hours)
+        with transaction(self.sessions) as session:
+            subscriber = get_subscriber(session, company_number, user_id)
+            row = _credential(session, subscriber.id)
+            if row is None:
+                raise NotFound("credentials", f"{company_number}/{user_id}")
+            return self._issue_temporary(session, row, by, "helpdesk", now + valid)
+
+    def self_reset(self, company_number: str, user_id: str, number: str) -> TemporaryPassword:
+        """Self-service reset with the registration number: a temporary password for 1 hour.
+
+        Counts as a login attempt: wrong numbers lock the account like wrong passwords.
+        """
+        now = self.clock.now()
+        with transaction(self.sessions) as session:
+            row = self._find(session, company_number, user_id)
+            ok = row is not None and self.secrets.number_matches(
+                row.registration_windows, row.subscriber_id, number
+            )
+            if row is not None and ok and not _locked(row, now):
+                until = now + timedelta(minutes=self.rules.self_reset_minutes)
+                actor = subscriber_actor(row.subscriber)
+                return self._issue_temporary(session, row, actor, "self-service", until)
+            self.secrets.burn(number)  # as slow as the success path's password hash
+            if row is not None and not _locked(row, now):
+                self._fail(session, row, now)
+        raise AuthenticationFailed(FAILED)
+
+    def challenge_position(self, subscriber_id: int) -> int:
+        """The position the next login must answer; redrawn after every attempt."""
+        with self.sessions() as session:
+            row = _credential(session, subscriber_id)
+            if row is None:
+                raise Conflict("no credentials are registered for this subscriber yet")
+            return row.challenge_position
+
+    def authenticate(self, subscriber_id: int, login: Login) -> str:
+        """Check a login against the subscriber's credentials; the password in force after.
+
+        A temporary or expired password must be replaced in the same login
+        (``new_password``). Any failure is the one ``AuthenticationFailed``.
+        """
+        if login.new_password is not None:
+            check_password(login.new_password, "new_password")
+        now = self.clock.now()
+        with transaction(self.sessions) as session:
+            row = _credential(session, subscriber_id)
+            if row is None:
+                self.secrets.burn(login.password)
+            elif self._login_matches(row, login, now) and not _locked(row, now):
+                _unlock(row)
+                row.challenge_position = draw_position()
+                return self._settle_password(row, login, now)
+            elif not _locked(row, now):
+                self._fail(session, row, now)
+        raise AuthenticationFailed(FAILED)
+
+    def _login_matches(self, row: Credential, login: Login, now: datetime) -> bool:
+        """Every part is checked, whatever fails first, so timing says nothing."""
+        user_ok = hmac.compare_digest(row.subscriber.user_id.encode(), login.user_id.encode())
+        password_ok = self.secrets.password_matches(row.password_hash, login.password)
+        challenge_ok = self.secrets.window_matches(
+            row.registration_windows, row.subscriber_id, row.challenge_position, login.challenge
+        )
+        temporary_ok = row.temporary_until is None or now < row.temporary_until
+        return user_ok & password_ok & challenge_ok & temporary_ok
+
+    def _settle_password(self, row: Credential, login: Login, now: datetime) -> str:
+        expired = now >= row.password_set_at + timedelta(days=self.rules.password_max_age_days)
+        if login.new_password is not None:
+            self._replace_password(row, login.new_password, now)
+            return login.new_password
+        if row.temporary_until is not None or expired:
+            raise InputError(
+                "the password is temporary or has expired: choose a new one (new_password)",
+                "new_password",
+            )
+        return login.password
+
+    def _replace_password(self, row: Credential, password: str, now: datetime) -> None:
+        """Set a chosen password; the last ``password_history`` ones are refused."""
+        keep = self.rules.password_history
+        history = list(row.history or [])[:keep]
+        if any(self.secrets.password_matches(old, password) for old in history):
+            raise InputError(
+                f"this password was used recently: the last {keep} cannot be reused", "password"
+            )
+        hashed = self.secrets.hash_password(password)
+        row.password_hash = hashed
+        row.history = [hashed, *history][:keep] if keep else []
+        row.password_set_at = now
+        row.temporary_until = None
+
+    def _issue_temporary(
+        self, session: Session, row: Credential, by: Actor, kind: str, until: datetime
+    ) -> TemporaryPassword:
+        now = self.clock.now()
+        before = _state(row, now)
+        password = temporary_password()
+        row.password_hash = self.secrets.hash_password(password)
+        row.temporary_until = until
+        _unlock(row)
+        subscriber = row.subscriber
+        tenant = subscriber.tenant
+        audit.record(
+            session,
+            by,
+            "credentials.reset",
+            now,
+            company_number=tenant.company_number,
+            before=before,
+            after={"user_id": subscriber.user_id, "reset": kind, **_state(row, now)},
+        )
+        enqueue(
+            session,
+            channel="mail",
+            kind="credentials.reset",
+            dedupe_key=f"credentials.reset:{uuid.uuid4()}",  # one mail per reset
+            recipient=subscriber.email,
+            payload={
+                "company_number": tenant.company_number,
+                "company_name": tenant.name,
+                "user_id": subscriber.user_id,
+                "display_name": subscriber.display_name,
+                "locale": subscriber.locale,
+                "reset": kind,
+                "expires_at": until.astimezone(self.settings.zone).isoformat(),
+            },
+            at=now,
+        )
+        return TemporaryPassword(password, until)
+
+    def _fail(self, session: Session, row: Credential, now: datetime) -> None:
+        """Count a failure; the last one allowed locks the account until tomorrow."""
+        row.challenge_position = draw_position()
+        if row.locked_until is not None:  # an old lock has lifted: start counting again
+            _unlock(row)
+        row.failed_attempts += 1
+        if row.failed_attempts < self.rules.max_failures:
+            return
+        row.locked_until = next_midnight(now, self.settings.zone)
+        subscriber = row.subscriber
+        audit.record(
+            session,
+            subscriber_actor(subscriber),
+            "credentials.locked",
+            now,
+            company_number=subscriber.tenant.company_number,
+            after={"user_id": subscriber.user_id, **_state(row, now)},
+        )
+
+    def _find(self, session: Session, company_number: str, user_id: str) -> Credential | None:
+        try:
+            subscriber = get_subscriber(session, company_number, user_id)
+        except NotFound:
+            return None
+        return _credential(session, subscriber.id)
+
+
+def _credential(session: Session, subscriber_id: int) -> Credential | None:
+    return session.scalar(select(Credential).where(Credential.subscriber_id == subscriber_id))
+
+
+def _locked(row: Credential, now: datetime) -> bool:
+    return row.locked_until is not None and now < row.locked_until
+
+
+def _unlock(row: Credential) -> None:
+    row.failed_attempts = 0
+    row.locked_until = None
+
+
+def _state(row: Credential, now: datetime) -> dict[str, object]:
+    """What the audit trail may see of credentials: never a hash, never a digit."""
+    return {
+        "locked": _locked(row, now),
+        "failed_attempts": row.failed_attempts,
+        "temporary_until": row.temporary_until.isoformat() if row.temporary_until else None,
+    }

@@ -1,0 +1,128 @@
+"""The composition root: builds certsvc's parts from settings, once, for the CLI or HTTP.
+
+Nothing here is a module-level singleton; each entry point builds its own ``Services``
+and hands the parts down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from ca_adapters.base import AdapterContext, CAAdapter
+from ca_adapters.registry import load_adapter
+from certsvc.access.accounts import Accounts
+from certsvc.access.credentials import Secrets, load_pepper
+from certsvc.access.idempotency import IdempotencyStore
+from certsvc.access.tokens import Tokens
+from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
+from certsvc.config import Settings
+from certsvc.directory import Directory
+from certsvc.domain.maintenance import MaintenanceCalendar
+from certsvc.feed.crl import CRLPublisher
+from certsvc.feed.runtime import Gateway
+from certsvc.lifecycle.operations import Lifecycle
+from certsvc.lifecycle.pickup import Pickups
+from certsvc.notify.drain import OutboxDrainer, SenderRegistry
+from certsvc.notify.smtp import MailSender
+from certsvc.notify.templates import MailRenderer
+from certsvc.storage.db import SessionFactory, make_engine, migrate, session_factory
+
+
+@dataclass
+class Services:
+    """Lazily built parts: opening the database or the CA key only when a command needs it."""
+
+    settings: Settings
+    clock: Clock = SystemClock()  # noqa: RUF009 - stateless
+    timer: Timer = SystemTimer()  # noqa: RUF009 - stateless
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> SessionFactory:
+        return session_factory(self.engine)
+
+    @cached_property
+    def adapter(self) -> CAAdapter:
+        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions, self.timer))
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.sessions, self.adapter, self.clock, self.settings)
+
+    @cached_property
+    def directory(self) -> Directory:
+        return Directory(self.sessions, self.clock)
+
+    @cached_property
+    def crls(self) -> CRLPublisher:
+        return CRLPublisher(
+            self.sessions, self.adapter, self.clock, self.settings.crl, self.settings.crl_mirror
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceCalendar:
+        return MaintenanceCalendar(self.settings.maintenance, self.settings.zone)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.clock, self.sessions, self.crls)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        """Password hashing and keyed hashes under the server's pepper (made on first use)."""
+        path = self.settings.path(self.settings.credentials.pepper_file, "credentials.pepper")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Secrets.from_settings(self.settings.credentials, load_pepper(path))
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.sessions, self.clock, self.settings, self.secrets)
+
+    @cached_property
+    def pickups(self) -> Pickups:
+        return Pickups(self.sessions, self.clock, self.settings, self.lifecycle, self.accounts)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self.sessions, self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.sessions, self.clock, self.secrets.pepper)
+
+    @cached_property
+    def mail_renderer(self) -> MailRenderer:
+        override = self.settings.mail.templates_dir
+        directory = str(self.settings.path(override, "")) if override else ""
+        return MailRenderer(self.settings.zone, self.settings.reminders.renewal_url, directory)
+
+    @cached_property
+    def senders(self) -> SenderRegistry:
+        """One sender per outbox channel; register a new channel here (one line)."""
+        registry = SenderRegistry()
+        registry.register("mail", MailSender(self.settings.mail, self.mail_renderer, self.clock))
+        return registry
+
+    @cached_property
+    def outbox(self) -> OutboxDrainer:
+        return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
+
+    def close(self) -> None:
+        """Dispose of the engine's pooled connections, if one was opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+    def initialise(self) -> list[str]:
+        """Create the data directory, migrate the database, prepare the CA."""
+        self.settings.home_dir.mkdir(parents=True, exist_ok=True)
+        migrate(self.engine)
+        return [
+            f"database ready: {self.engine.url.render_as_string(hide_password=True)}",
+            *self.adapter.ensure_ready(),
+        ]

@@ -1,0 +1,1 @@
+"""What certsvc serves gateways: CRLs, the allowlist and its change log, OCSP, webhooks."""

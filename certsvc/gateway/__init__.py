@@ -1,1 +1,0 @@
-"""The gateway feed: CRLs, the allowlist and its change log, OCSP, push hooks."""

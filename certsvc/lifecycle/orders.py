@@ -1,0 +1,98 @@
+"""The values an issuance is made of: where the key comes from, what is being replaced,
+and what comes back. Shared by ``lifecycle`` and ``upkeep``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from certsvc.audit import Actor
+from certsvc.domain.policy import PublicKey, RevocationReason
+from certsvc.lifecycle import server_keys as delivery
+from certsvc.lifecycle.views import CertificateView
+from certsvc.storage.certificates import SubscriberRef
+
+
+@dataclass(frozen=True)
+class CsrKey:
+    """The subscriber's browser or PC made the key and sent this CSR (PEM)."""
+
+    pem: bytes
+
+
+@dataclass(frozen=True)
+class ServerKey:
+    """certsvc makes the key and delivers it as PKCS#12 under this password."""
+
+    password: bytes
+
+
+KeySource = CsrKey | ServerKey
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The outcome of an issuance; ``pkcs12`` only when certsvc made the key."""
+
+    certificate: CertificateView
+    certificate_pem: str
+    pkcs12: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A pending request that ``reconcile`` could not settle this run; it stays pending."""
+
+    request_id: int
+    error: str
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What ``reconcile`` did: serials found issued at the CA, requests dropped, and the
+    requests left pending because asking the CA (or recording its answer) failed."""
+
+    issued: list[str]
+    dropped: int
+    failed: list[Unsettled] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Predecessor:
+    """The certificate a renewal or reissue replaces, and what becomes of it."""
+
+    id: int
+    serial: str
+    action: str  # renew | reissue
+    revoke_old: str | None  # None (stays valid) | now | on-pickup
+    reason: RevocationReason
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The key side of a request, checked before anything is written."""
+
+    public_key: PublicKey
+    csr_pem: bytes | None
+    server_key: delivery.ServerKey | None
+    password: bytes | None
+
+
+@dataclass(frozen=True)
+class Order:
+    """One issuance: for whom, by whom, replacing what."""
+
+    subscriber: SubscriberRef
+    by: Actor
+    predecessor: Predecessor | None
+    awaiting_pickup: bool
+    revoke_failed: bool = False
+    key_lost: bool = False
+    """certsvc made the key and it died with a lost CA answer: the certificate is recorded
+    revoked (``cessationOfOperation``) and nobody is mailed about its issue."""
+
+
+Locate = Callable[[Session], Order]
+"""Finds, inside the transaction, for whom a certificate is issued and what it replaces."""

@@ -1,0 +1,300 @@
+"""Certificate pickup: a mailed link, the subscriber's credentials, then the certificate.
+
+A pickup either hands over a certificate already issued (the helpdesk sent the CSR), or
+carries an issuance that waits for the subscriber's key: at pickup the subscriber
+uploads a CSR or lets certsvc make the key and downloads a PKCS#12 protected by their
+password. The link is single use (claimed atomically, released again only when the
+issuance fails) and expires. Its first use is the certificate's first collection, which
+revokes an ``on-pickup`` predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from certsvc import audit
+from certsvc.access.accounts import Accounts, Login, subscriber_actor
+from certsvc.audit import Actor
+from certsvc.clock import Clock
+from certsvc.config import Settings
+from certsvc.directory import change_email, get_subscriber
+from certsvc.domain.policy import REISSUE_REASONS, check_public_key, load_csr
+from certsvc.errors import Conflict, InputError, NotFound
+from certsvc.lifecycle.operations import CsrKey, Issued, KeySource, Lifecycle, ServerKey
+from certsvc.lifecycle.views import CertificateView
+from certsvc.notify.outbox import enqueue
+from certsvc.storage.certificates import ISSUED
+from certsvc.storage.db import SessionFactory, transaction
+from certsvc.storage.models import Certificate, Pickup, Subscriber
+
+ACTIONS = ("issue", "renew", "reissue")
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An issuance that waits for the subscriber's key (``predecessor`` for renew/reissue)."""
+
+    action: str
+    predecessor: str | None = None
+    reason: str | None = None
+    revoke_old: str | None = None
+    new_email: str | None = None
+
+
+@dataclass(frozen=True)
+class PickupTicket:
+    """A created pickup; ``link`` carries the secret token and goes only into the mail."""
+
+    link: str
+    expires_at: datetime
+    action: str
+
+
+@dataclass(frozen=True)
+class PickupInfo:
+    """What the pickup page shows before login."""
+
+    action: str
+    expires_at: str
+    challenge_position: int
+    key_required: bool
+
+
+@dataclass(frozen=True)
+class Collected:
+    certificate: CertificateView
+    certificate_pem: str
+    pkcs12: bytes | None
+
+
+def _predecessor(deferred: Deferred | None) -> str | None:
+    return deferred.predecessor if deferred is not None else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Pickups:
+    """Create pickups, show them, and redeem them with the subscriber's credentials."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        clock: Clock,
+        settings: Settings,
+        lifecycle: Lifecycle,
+        accounts: Accounts,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.accounts = accounts
+
+    def for_certificate(self, serial: str, by: Actor) -> PickupTicket:
+        """A link for an issued certificate that waits for pickup (or a fresh link)."""
+        with transaction(self.sessions) as session:
+            row = session.scalar(
+                select(Certificate).where(Certificate.serial == serial, Certificate.state == ISSUED)
+            )
+            if row is None or row.picked_up_at is not None:
+                raise Conflict(f"certificate {serial} is not issued or was collected", serial)
+            row.awaiting_pickup = True
+            return self._create(session, row.subscriber, "collect", by, certificate=row)
+
+    def defer(
+        self, company_number: str, user_id: str, deferred: Deferred, by: Actor
+    ) -> PickupTicket:
+        """Record an issuance that happens when the subscriber picks it up with their key."""
+        self._check_deferred(deferred)
+        with transaction(self.sessions) as session:
+            subscriber = get_subscriber(session, company_number, user_id)
+            if not subscriber.needs_certificate:
+                raise Conflict(f"subscriber {user_id} is registered without a certificate")
+            if deferred.new_email is not None:  # the new user gets the link
+                change_email(session, subscriber, deferred.new_email, by, self.clock.now())
+            return self._create(session, subscriber, deferred.action, by, deferred=deferred)
+
+    def _check_deferred(self, deferred: Deferred) -> None:
+        if deferred.action not in ACTIONS:
+            raise InputError(f"pickup action must be one of {', '.join(ACTIONS)}", "action")
+        if deferred.action == "reissue" and deferred.reason not in REISSUE_REASONS:
+            raise InputError("reissue reason must be pc-change or user-change", "reason")
+        if deferred.reason == "user-change" and not deferred.new_email:
+            raise InputError("a user change needs the new user's e-mail address", "new_email")
+
+    def _create(
+        self,
+        session: Session,
+        subscriber: Subscriber,
+        action: str,
+        by: Actor,
+        *,
+        certificate: Certificate | None = None,
+        deferred: Deferred | None = None,
+    ) -> PickupTicket:
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        expires_at = now + timedelta(days=self.settings.pickup.valid_days)
+        session.add(
+            Pickup(
+                token_sha256=_digest(token),
+                subscriber=subscriber,
+                certificate=certificate,
+                action=action,
+                predecessor_serial=deferred.predecessor if deferred else None,
+                reason=deferred.reason if deferred else None,
+                revoke_old=deferred.revoke_old if deferred else None,
+                new_email=deferred.new_email if deferred else None,
+                actor=by.name,
+                ticket=by.ticket,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        link = f"{self.settings.pickup.link_base_url.rstrip('/')}/{token}"
+        audit.record(
+            session,
+            by,
+            "pickup.create",
+            now,
+            company_number=subscriber.tenant.company_number,
+            serial=certificate.serial if certificate else _predecessor(deferred),
+            after={
+                "user_id": subscriber.user_id,
+                "action": action,
+                "expires_at": expires_at.isoformat(),
+                "revoke_old": deferred.revoke_old if deferred else None,
+            },
+        )
+        self._mail(session, subscriber, certificate, link, expires_at, now)
+        return PickupTicket(link, expires_at, action)
+
+    def _mail(
+        self,
+        session: Session,
+        subscriber: Subscriber,
+        certificate: Certificate | None,
+        link: str,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        enqueue(
+            session,
+            channel="mail",
+            kind="pickup.ready",
+            dedupe_key=f"pickup.ready:{_digest(link)}",
+            recipient=subscriber.email,
+            payload={
+                "company_number": subscriber.tenant.company_number,
+                "company_name": subscriber.tenant.name,
+                "user_id": subscriber.user_id,
+                "display_name": subscriber.display_name,
+                "locale": subscriber.locale,
+                "serial": certificate.serial if certificate else None,
+                "link": link,
+                "expires_at": expires_at.astimezone(self.settings.zone).isoformat(),
+            },
+            at=now,
+        )
+
+    def show(self, token: str) -> PickupInfo:
+        with self.sessions() as session:
+            row = self._usable(session, token)
+            subscriber_id, action, expires_at = row.subscriber_id, row.action, row.expires_at
+        return PickupInfo(
+            action=action,
+            expires_at=expires_at.astimezone(self.settings.zone).isoformat(),
+            challenge_position=self.accounts.challenge_position(subscriber_id),
+            key_required=action != "collect",
+        )
+
+    def redeem(self, token: str, login: Login, key: KeySource | None) -> Collected:
+        """Log in, claim the link, issue if needed, collect; the link is spent only on success."""
+        with self.sessions() as session:
+            row = self._usable(session, token)
+            pickup_id, subscriber_id = row.id, row.subscriber_id
+            self._check_key(row.action, key)
+        password = self.accounts.authenticate(subscriber_id, login)
+        if isinstance(key, ServerKey):
+            key = ServerKey(password.encode())
+        self._claim(pickup_id)
+        return self._deliver(pickup_id, key)
+
+    def _check_key(self, action: str, key: KeySource | None) -> None:
+        """Refuse a bad key choice before the login counts as used."""
+        if action == "collect":
+            if key is not None:
+                raise InputError("this certificate is issued already: send no key", "csr")
+            return
+        if key is None:
+            raise InputError("send a CSR (csr) or ask for a PKCS#12 file (pkcs12)", "csr")
+        if isinstance(key, CsrKey):
+            check_public_key(load_csr(key.pem).public_key(), self.settings.policy)
+
+    def _usable(self, session: Session, token: str) -> Pickup:
+        row = session.scalar(select(Pickup).where(Pickup.token_sha256 == _digest(token)))
+        if row is None or row.used_at is not None or self.clock.now() >= row.expires_at:
+            raise NotFound("pickup link", "unknown, used or expired")
+        return row
+
+    def _claim(self, pickup_id: int) -> None:
+        with transaction(self.sessions) as session:
+            claimed = session.execute(
+                update(Pickup)
+                .where(Pickup.id == pickup_id, Pickup.used_at.is_(None))
+                .values(used_at=self.clock.now())
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound("pickup link", "unknown, used or expired")
+
+    def _release(self, pickup_id: int) -> None:
+        with transaction(self.sessions) as session:
+            session.execute(update(Pickup).where(Pickup.id == pickup_id).values(used_at=None))
+
+    def _deliver(self, pickup_id: int, key: KeySource | None) -> Collected:
+        with self.sessions() as session:
+            row = session.get_one(Pickup, pickup_id)
+            subscriber = row.subscriber
+            company, user_id = subscriber.tenant.company_number, subscriber.user_id
+            collector = Actor(subscriber_actor(subscriber).name, row.ticket)
+            serial = row.certificate.serial if row.certificate else None
+            orderer = Actor(row.actor, row.ticket)
+            deferred = Deferred(
+                row.action, row.predecessor_serial, row.reason, row.revoke_old, row.new_email
+            )
+        pkcs12 = None
+        if key is not None:
+            try:
+                issued = self._issue(company, user_id, deferred, key, orderer)
+            except Exception:
+                self._release(pickup_id)  # nothing was issued: the link stays usable
+                raise
+            serial, pkcs12 = issued.certificate.serial, issued.pkcs12
+        view = self.lifecycle.collect(serial or "", collector)
+        return Collected(view, self.lifecycle.pem(serial or ""), pkcs12)
+
+    def _issue(
+        self, company: str, user_id: str, deferred: Deferred, key: KeySource, by: Actor
+    ) -> Issued:
+        lifecycle = self.lifecycle
+        if deferred.action == "issue":
+            return lifecycle.issue(company, user_id, key, by, awaiting_pickup=True)
+        predecessor = deferred.predecessor or ""
+        if deferred.action == "renew":
+            return lifecycle.renew(predecessor, key, by, revoke_old=deferred.revoke_old)
+        return lifecycle.reissue(
+            predecessor,
+            deferred.reason or "",
+            key,
+            by,
+            revoke_old=deferred.revoke_old,
+            new_email=deferred.new_email,
+        )

@@ -1,0 +1,1 @@
+"""The database: engines and migrations, the ORM models, and typed queries over them."""

@@ -1,0 +1,67 @@
+"""Read-side queries shared by the CLI and the HTTP API (lists with filters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
+
+from certsvc.errors import InputError
+from certsvc.storage.models import Certificate, Subscriber, Tenant
+
+STATES = ("pending", "issued", "revoked", "expired")
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """What ``cert list`` and ``GET /certificates`` may filter on."""
+
+    company_number: str | None = None
+    state: str | None = None
+    expiring_before: date | None = None
+    text: str | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+def expiring_within(today: date, days: int) -> date:
+    """The first date that is *not* within ``days`` days of ``today``."""
+    if days < 0:
+        raise InputError("--expiring-within takes a number of days >= 0", "expiring_within")
+    return today + timedelta(days=days + 1)
+
+
+def list_certificates(session: Session, wanted: CertificateFilter) -> list[Certificate]:
+    if wanted.state is not None and wanted.state not in STATES:
+        raise InputError(f"state must be one of {', '.join(STATES)}", "state")
+    if not 1 <= wanted.limit <= MAX_LIMIT or wanted.offset < 0:
+        raise InputError(f"limit must be 1-{MAX_LIMIT} and offset >= 0", "limit")
+    query = _filtered(select(Certificate).join(Subscriber).join(Tenant), wanted)
+    query = query.options(
+        joinedload(Certificate.subscriber).joinedload(Subscriber.tenant),
+        joinedload(Certificate.replaces),
+        joinedload(Certificate.superseded_by),
+    )
+    query = query.order_by(Certificate.id).limit(wanted.limit).offset(wanted.offset)
+    return list(session.scalars(query).unique())
+
+
+def _filtered(query: Select[Certificate], wanted: CertificateFilter) -> Select[Certificate]:
+    if wanted.company_number is not None:
+        query = query.where(Tenant.company_number == wanted.company_number)
+    if wanted.state is not None:
+        query = query.where(Certificate.state == wanted.state)
+    if wanted.expiring_before is not None:
+        query = query.where(Certificate.expiry_date < wanted.expiring_before)
+    if wanted.text:
+        pattern = f"%{wanted.text}%"
+        query = query.where(
+            Subscriber.user_id.ilike(pattern)
+            | Certificate.email.ilike(pattern)
+            | Subscriber.display_name.ilike(pattern)
+            | Certificate.serial.ilike(pattern)
+        )
+    return query
