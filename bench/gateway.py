@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,7 @@ BATCH = 50_000
 ISSUER = "CN=certsvc Issuing CA 1,O=certsvc"
 
 
-def rows(count: int, revoked: int, now: datetime):
+def rows(count: int, revoked: int, now: datetime) -> Iterator[dict[str, object]]:
     not_after = now + timedelta(days=700)
     for number in range(count):
         serial = f"{secrets.randbits(127) | (1 << 126):032X}"

@@ -90,7 +90,7 @@ def certsvc_rate_parallel(database_url: str, home: Path, csrs: list[bytes], work
     ]
     for process in processes:
         process.start()
-    spans = [out.get() for _ in processes]
+    spans: list[tuple[float, float]] = [out.get() for _ in processes]
     for process in processes:
         process.join()
     return len(csrs) / (max(end for _, end in spans) - min(start for start, _ in spans))

@@ -7,7 +7,7 @@ on PostgreSQL the schema is migrated once per run and emptied before each test.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def empty_postgres() -> None:
     engine.dispose()
 
 
-def make_settings(home: Path, database_url: str, **sections: dict[str, object]) -> Settings:
+def make_settings(home: Path, database_url: str, **sections: Mapping[str, object]) -> Settings:
     data: dict[str, object] = {"home": str(home), "database": {"url": database_url}}
     data.update(sections)
     return settings_from_dict(data)
@@ -119,7 +119,7 @@ def make_mail_services(
 ) -> Services:
     """Initialised services mailing through ``mail`` (smtp_host, smtp_port ...)."""
     mail_section: dict[str, object] = {"smtp_host": "127.0.0.1", "timeout_seconds": 5, **mail}
-    reminders = {"renewal_url": "https://certs.example.jp/renew"}
+    reminders: dict[str, object] = {"renewal_url": "https://certs.example.jp/renew"}
     settings = make_settings(home, database_url, mail=mail_section, reminders=reminders)
     built = Services(settings, clock)
     built.initialise()

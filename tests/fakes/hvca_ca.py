@@ -192,7 +192,10 @@ class FakeAuthority:
         else:
             if b"PUBLIC KEY" not in text:
                 raise Problem(422, "public_key must be a PKCS#8 public key in this policy")
-            key = serialization.load_pem_public_key(text)
+            loaded = serialization.load_pem_public_key(text)
+            if not isinstance(loaded, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+                raise Problem(422, "unsupported key type")
+            key = loaded
         kind = "RSA" if isinstance(key, rsa.RSAPublicKey) else "ECDSA"
         if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
             raise Problem(422, "unsupported key type")

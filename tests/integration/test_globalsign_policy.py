@@ -65,6 +65,8 @@ def test_pkcs10_policy_is_sent_a_csr_for_a_server_made_key(gs_services, hvca):
     (post,) = hvca.seen.posts
     sent = x509.load_pem_x509_csr(post["public_key"].encode())
     key, certificate, _chain = pkcs12.load_key_and_certificates(issued.pkcs12, PASSWORD)
+    assert key is not None
+    assert certificate is not None
     assert spki(sent.public_key()) == spki(key.public_key()) == spki(certificate.public_key())
 
 

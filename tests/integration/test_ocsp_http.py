@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 
 from certsvc.domain.policy import RevocationReason
@@ -60,14 +61,13 @@ def test_good_then_revoked_with_time_and_reason(client, services, leaf, issuing,
 
 
 def _ecdsa(response):
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-
     return ec.ECDSA(response.signature_hash_algorithm)
 
 
 def test_unknown_serial_and_nonce_echo(client, leaf, issuing):
+    name_hash, key_hash = _issuer_hashes(leaf, issuing)
     stranger = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        *_issuer_hashes(leaf, issuing), 12345, hashes.SHA1()
+        name_hash, key_hash, 12345, hashes.SHA1()
     )
     der = stranger.build().public_bytes(serialization.Encoding.DER)
     response, _ = post(client, der)
@@ -78,7 +78,7 @@ def test_unknown_serial_and_nonce_echo(client, leaf, issuing):
     assert answer.headers["cache-control"] == "no-store"
 
 
-def _issuer_hashes(leaf, issuing):
+def _issuer_hashes(leaf, issuing) -> tuple[bytes, bytes]:
     request = ocsp.load_der_ocsp_request(ocsp_request(leaf, issuing))
     return request.issuer_name_hash, request.issuer_key_hash
 
@@ -97,6 +97,7 @@ def test_get_is_cacheable_until_next_update(client, services, leaf, issuing, clo
     response = ocsp.load_der_ocsp_response(answer.content)
     assert response.certificate_status == ocsp.OCSPCertStatus.GOOD
     validity = timedelta(minutes=services.settings.gateway.ocsp_validity_minutes)
+    assert response.next_update_utc is not None
     assert response.next_update_utc - response.this_update_utc == validity
     assert answer.headers["cache-control"] == (
         f"max-age={int(validity.total_seconds())}, public, no-transform, must-revalidate"

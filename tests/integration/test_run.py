@@ -27,7 +27,7 @@ def test_run_initialises_serves_and_says_where_everything_is(tmp_path: Path, dat
         env={**os.environ, "CERTSVC_CONFIG": ""},
     )
     url = f"http://127.0.0.1:{port}"
-    lines = []
+    lines: list[str] = []
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 30
@@ -56,7 +56,7 @@ def test_run_initialises_serves_and_says_where_everything_is(tmp_path: Path, dat
     assert "Application shutdown complete" in rest
 
 
-def _wait_healthy(url: str, process: subprocess.Popen) -> None:
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
     while process.poll() is None and time.monotonic() < deadline:
         try:

@@ -15,7 +15,7 @@ from certsvc.app import Services
 from certsvc.cli.main import main
 from certsvc.storage.models import JobRun
 from scheduler.daemon import DRAIN_JOB, NIGHTLY_JOB, SchedulerDaemon
-from scheduler.leader import FileLeaderLock, leader_lock_for
+from scheduler.leader import FileLeaderLock, PostgresLeaderLock, leader_lock_for
 from tests import timestamps
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_nightly_life import add_subscriber, issue
@@ -117,6 +117,7 @@ def test_daemon_defers_a_nightly_run_in_the_maintenance_window(services):
     scheduler = BackgroundScheduler(timezone=services.settings.zone)
     daemon = SchedulerDaemon(services, leader_lock_for(services), scheduler)
     report = daemon.nightly_job()
+    assert report is not None
     assert report.deferred_until == timestamps.maintenance_closes
     assert scheduler.get_job("nightly-deferred").trigger.run_date == timestamps.maintenance_closes
     assert daemon.drain_job() is None
@@ -152,7 +153,13 @@ def test_two_schedulers_on_postgresql_exactly_one_acts(services):
         assert len(acted) == 1
         with services.sessions() as session:
             assert session.scalar(select(func.count(JobRun.id))) == 1
-        leader = next(d for d in instances if d.leader.acquire() and d.leader._connection)
+        leader = next(
+            d
+            for d in instances
+            if d.leader.acquire()
+            and isinstance(d.leader, PostgresLeaderLock)
+            and d.leader._connection
+        )
         standby = next(d for d in instances if d is not leader)
         assert standby.nightly_job() is None
         leader.leader.release()

@@ -89,7 +89,9 @@ def test_serve_answers_health_readiness_metrics_and_crls(initialised, database_u
         assert httpx.get(f"{url}/readyz").status_code == 200
         crl = httpx.get(f"{url}/crl/issuing.crl")
         assert crl.headers["content-type"] == "application/pkix-crl"
-        assert x509.load_der_x509_crl(crl.content).next_update_utc > datetime.now(UTC)
+        next_update = x509.load_der_x509_crl(crl.content).next_update_utc
+        assert next_update is not None
+        assert next_update > datetime.now(UTC)
         assert "certsvc_crl_number" in httpx.get(f"{url}/metrics").text
 
 

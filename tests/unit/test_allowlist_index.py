@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
+from certsvc.domain.policy import RevocationReason
 from certsvc.feed import allowlist as allowlist_module
 from certsvc.feed.allowlist import AllowlistIndex
 from certsvc.lifecycle.operations import CsrKey
@@ -57,8 +58,6 @@ def test_revocation_removes_every_lookup_key(services, subscriber):
     entry = index.by_sha256[issued.certificate.sha256]
     assert index.by_sha1[entry.sha1] is entry
     assert index.by_serial[entry.serial_key] is entry
-    from certsvc.domain.policy import RevocationReason  # noqa: PLC0415
-
     services.lifecycle.revoke(entry.serial, RevocationReason.superseded, OPERATOR)
     with services.sessions() as session:
         index.follow(session)

@@ -54,6 +54,7 @@ def test_a_revocation_gets_a_new_crl_with_the_reason_and_a_higher_number(service
     entry = x509.load_der_x509_crl(second.der).get_revoked_certificate_by_serial_number(
         int(serial, 16)
     )
+    assert entry is not None
     assert (
         entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
         == "keyCompromise"

@@ -75,7 +75,9 @@ def test_issue_is_audited_fed_to_the_gateway_and_mailed(services, subscriber):
 
 def test_a_server_made_key_comes_as_pkcs12_with_the_chain_and_a_friendly_name(services, subscriber):
     issued = services.lifecycle.issue(*subscriber, ServerKey(PASSWORD), OPERATOR)
+    assert issued.pkcs12 is not None
     bundle = pkcs12.load_pkcs12(issued.pkcs12, PASSWORD)
+    assert bundle.cert is not None
     assert bundle.cert.certificate.serial_number == load(issued).serial_number
     assert len(bundle.additional_certs) == 2
     assert bundle.cert.friendly_name == b"taro (1001) until 2028-11-26"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ class Case:
     """One endpoint: how to call it with fresh prerequisites, and who may."""
 
     name: str
-    call: Callable  # (api, services, headers) -> Response
+    call: Callable[..., Any]  # (api, services, headers) -> Response
     success: int
     allowed: tuple[str, ...] = OPERATORS
     tenant_scoped: bool = True
