@@ -26,9 +26,10 @@ def _imports(path: Path) -> list[str]:
 
 
 def _allowed(module: str) -> bool:
-    if module.split(".")[0] == "sqlalchemy":
+    top = module.partition(".")[0]
+    if top == "sqlalchemy":
         return False
-    if module.split(".")[0] != "certsvc":
+    if top != "certsvc":
         return True
     return any(module == allowed or module.startswith(f"{allowed}.") for allowed in ALLOWED)
 
