@@ -28,10 +28,7 @@ def find_plugin(name: str) -> tuple[EntryPoint, AdapterPlugin[Any]]:
     matches = entry_points(group=GROUP, name=name)
     if not matches:
         known = ", ".join(available_adapters()) or "none"
-        raise ConfigError(
-            f"config key ca.adapter: unknown CA adapter {name!r}: "
-            f"no adapter {name!r} installed (known: {known})"
-        )
+        raise ConfigError(f"config key ca.adapter: no adapter {name!r} installed (known: {known})")
     entry = next(iter(matches))
     try:
         plugin = entry.load()
