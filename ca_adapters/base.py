@@ -2,8 +2,10 @@
 
 Adapters translate their vendor's failures into ``certsvc.errors`` in one place; nothing
 above this boundary sees an HTTP status or a ``requests`` exception. A third party adds
-an adapter by registering a factory ``create(context: AdapterContext) -> CAAdapter`` in
-the ``certsvc.ca_adapters`` entry-point group.
+an adapter by naming an ``AdapterPlugin`` (its options model and its factory) in the
+``certsvc.ca_adapters`` entry-point group. An adapter is given a small ``AdapterContext``,
+never certsvc's settings or database: what it must look up goes through ``CALedger``,
+which certsvc implements (and the conformance suite implements in memory).
 """
 
 from __future__ import annotations
@@ -11,28 +13,69 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
+from cryptography.x509 import ocsp
+from pydantic import BaseModel
 
 from certsvc.clock import Clock, SystemTimer, Timer
-from certsvc.config import Settings
 from certsvc.domain.policy import PublicKey, RevocationReason
-from certsvc.storage.db import SessionFactory
+
+OptionsT = TypeVar("OptionsT")
+NewOptionsT = TypeVar("NewOptionsT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class CALedger(Protocol):
+    """What an adapter may ask of certsvc's records of the certificates it issued.
+
+    certsvc keeps the truth about issued certificates; an adapter that has no store of
+    its own (the local CA) or needs what it issued before (CRL distribution points)
+    asks here instead of reading certsvc's database.
+    """
+
+    def certificate_pem(self, serial: str) -> bytes | None:
+        """The PEM of the certificate with this serial (``format_serial``), if recorded."""
+
+    def latest_certificate_pem(self, adapter: str) -> bytes | None:
+        """The PEM of the certificate most recently recorded for ``adapter``, if any."""
 
 
 @dataclass(frozen=True)
-class AdapterContext:
-    """What an adapter factory is given: settings, the clock, and certsvc's database.
+class CertificateURLs:
+    """What issued certificates point at: the CRL and OCSP URLs (``[certificates]``)."""
 
-    ``timer`` measures deadlines and does the waiting of retries and polling; tests give
-    one that does not really sleep.
+    crl_url: str = ""
+    ocsp_url: str = ""
+
+
+@dataclass(frozen=True)
+class AdapterContext(Generic[OptionsT]):
+    """What an adapter factory is given, and nothing more.
+
+    ``options`` is the adapter's ``[ca.<name>]`` table validated by its own model (the
+    registry validates it; before that it is the raw table). ``home`` is certsvc's data
+    directory, against which relative paths in the options resolve; ``zone`` the
+    business time zone. ``timer`` measures deadlines and does the waiting of retries and
+    polling; tests give one that does not really sleep.
     """
 
-    settings: Settings
+    options: OptionsT
     clock: Clock
-    sessions: SessionFactory
+    ledger: CALedger
+    home: Path
+    zone: ZoneInfo
+    urls: CertificateURLs = CertificateURLs()
     timer: Timer = field(default_factory=SystemTimer)
+
+    def with_options(self, options: NewOptionsT) -> AdapterContext[NewOptionsT]:
+        """The same context carrying ``options`` (the validated model for the raw table)."""
+        return AdapterContext(
+            options, self.clock, self.ledger, self.home, self.zone, self.urls, self.timer
+        )
 
 
 @dataclass(frozen=True)
@@ -90,12 +133,47 @@ class CheckLine:
     detail: str
 
 
+@dataclass(frozen=True)
+class OCSPStatus:
+    """What an OCSP response says of one certificate; certsvc finds it, the adapter signs.
+
+    ``reason`` is ``None`` or ``unspecified`` for a response without a reason code.
+    """
+
+    status: ocsp.OCSPCertStatus
+    revoked_at: datetime | None = None
+    reason: RevocationReason | None = None
+
+
 @runtime_checkable
 class CRLSigner(Protocol):
-    """A revocation source whose CRLs certsvc signs itself (the local CA)."""
+    """A revocation source whose CRLs and OCSP responses the adapter signs (the local CA).
+
+    certsvc decides what goes into them (entries, numbers, times, statuses); the
+    adapter only signs, so no CA key ever leaves it.
+    """
 
     def ca_names(self) -> Sequence[str]:
         """Every CA in the trust chain, each of which needs a CRL (root included)."""
+
+    def ca_certificate(self, ca_name: str) -> x509.Certificate:
+        """The certificate of ``ca_name`` (to match an OCSP request's issuer hashes).
+
+        :raises ConfigError: the CA is not set up.
+        """
+
+    def sign_ocsp(
+        self,
+        ca_name: str,
+        request: ocsp.OCSPRequest,
+        status: OCSPStatus,
+        this_update: datetime,
+        next_update: datetime,
+    ) -> bytes:
+        """A DER OCSP response from ``ca_name`` answering ``request`` (nonce echoed).
+
+        :raises ConfigError: the CA's key cannot be used.
+        """
 
     def sign_crl(
         self,
@@ -121,6 +199,7 @@ class MirroredCRL:
 RevocationSource = CRLSigner | MirroredCRL
 
 
+@runtime_checkable
 class CAAdapter(Protocol):
     """What certsvc needs from a CA."""
 
@@ -180,3 +259,15 @@ class CAAdapter(Protocol):
 
         :raises CAUnavailable: no answer in time.
         """
+
+
+@dataclass(frozen=True)
+class AdapterPlugin(Generic[ModelT]):
+    """What a ``certsvc.ca_adapters`` entry point names: an options model and a factory.
+
+    The registry validates the adapter's ``[ca.<name>]`` table with ``options`` (so a bad
+    key names the adapter and the key) and calls ``create`` with a context carrying it.
+    """
+
+    options: type[ModelT]
+    create: Callable[[AdapterContext[ModelT]], CAAdapter]

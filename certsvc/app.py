@@ -11,7 +11,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from ca_adapters.base import AdapterContext, CAAdapter
+from ca_adapters.base import AdapterContext, CAAdapter, CertificateURLs
 from ca_adapters.registry import load_adapter
 from certsvc.access.accounts import Accounts
 from certsvc.access.credentials import Secrets, load_pepper
@@ -28,6 +28,7 @@ from certsvc.lifecycle.pickup import Pickups
 from certsvc.notify.drain import OutboxDrainer, SenderRegistry
 from certsvc.notify.smtp import MailSender
 from certsvc.notify.templates import MailRenderer
+from certsvc.storage.ca_ledger import DatabaseLedger
 from certsvc.storage.db import SessionFactory, make_engine, migrate, session_factory
 
 
@@ -49,7 +50,19 @@ class Services:
 
     @cached_property
     def adapter(self) -> CAAdapter:
-        return load_adapter(AdapterContext(self.settings, self.clock, self.sessions, self.timer))
+        """The configured adapter, given its own ``[ca.<name>]`` table and a narrow ledger."""
+        name = self.settings.ca.adapter
+        certificates = self.settings.certificates
+        context = AdapterContext(
+            options=self.settings.ca.options(name),
+            clock=self.clock,
+            ledger=DatabaseLedger(self.sessions),
+            home=self.settings.home_dir,
+            zone=self.settings.zone,
+            urls=CertificateURLs(certificates.crl_url, certificates.ocsp_url),
+            timer=self.timer,
+        )
+        return load_adapter(name, context)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from certsvc.errors import ConfigError
 
@@ -71,39 +80,30 @@ class CRLSettings(Section):
     backdate_seconds: int = Field(default=300, ge=0)
 
 
-class LocalCASettings(Section):
-    dir: str = ""  # empty: <home>/ca
-    key_algorithm: Literal["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"] = "ecdsa-p256"
-    passphrase_env: str = "CERTSVC_CA_PASSPHRASE"
-    passphrase_file: str = ""  # empty: <ca dir>/passphrase, generated on first init
-    name: str = "certsvc"
-    root_validity_years: int = Field(default=20, ge=1)
-    issuing_validity_years: int = Field(default=10, ge=1)
-
-
-class GlobalSignSettings(Section):
-    url: str = "https://emea.api.hvca.globalsign.com:8443/v2"
-    api_key: str = ""
-    api_secret: str = ""  # or env CERTSVC_CA_GLOBALSIGN_API_SECRET
-    client_cert: str = ""
-    client_key: str = ""
-    server_ca: str = ""
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    deadline_seconds: float = Field(default=60.0, gt=0)
-    issue_deadline_seconds: float = Field(default=300.0, gt=0)
-    retry_initial_seconds: float = Field(default=0.5, ge=0)
-    retry_max_seconds: float = Field(default=8.0, ge=0)
-    poll_initial_seconds: float = Field(default=1.0, ge=0)
-    poll_max_seconds: float = Field(default=10.0, ge=0)
-    token_lifetime_seconds: int = Field(default=540, ge=1, le=590)
-    policy_cache_seconds: int = Field(default=3600, ge=0)
-    crl_urls: tuple[str, ...] = ()  # empty: the CRL distribution points of the certificates
-
-
 class CASettings(Section):
+    """``[ca] adapter`` and every ``[ca.<name>]`` table, kept raw in ``tables``.
+
+    certsvc does not know an adapter's keys (a third party's least of all): the registry
+    validates the adapter's table with the adapter's own options model when it builds
+    it, and a bad key there names the adapter and the key. A key of ``[ca]`` that is
+    neither ``adapter`` nor a table is still refused here.
+    """
+
     adapter: str = "local"
-    local: LocalCASettings = LocalCASettings()
-    globalsign: GlobalSignSettings = GlobalSignSettings()
+    tables: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_tables(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        tables = {k: v for k, v in data.items() if k != "adapter" and isinstance(v, dict)}
+        rest = {k: v for k, v in data.items() if k not in tables and k != "tables"}
+        return {**rest, "tables": tables}
+
+    def options(self, name: str) -> Mapping[str, Any]:
+        """The raw ``[ca.<name>]`` table; empty when the file has none (all defaults)."""
+        return self.tables.get(name, {})
 
 
 class CRLMirrorSettings(Section):

@@ -18,7 +18,6 @@ from typing import Any
 
 import requests
 from cryptography import x509
-from sqlalchemy import select
 
 from ca_adapters.base import (
     AdapterContext,
@@ -28,6 +27,7 @@ from ca_adapters.base import (
     MirroredCRL,
     RevocationSource,
 )
+from ca_adapters.globalsign.options import GlobalSignOptions
 from ca_adapters.globalsign.policy import Policy, request_body
 from ca_adapters.globalsign.transport import (
     ADAPTER,
@@ -41,15 +41,14 @@ from certsvc.domain import fingerprints
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CARejected, CAUnavailable, CertsvcError, ConfigError, NotFound
-from certsvc.storage.models import Certificate
 
 SECRET_ENV = "CERTSVC_CA_GLOBALSIGN_API_SECRET"
 ISSUING = "issuing"
 STATS_PAGE = 100
 
 
-def create(context: AdapterContext) -> GlobalSignCA:
-    """Entry-point factory for ``[ca] adapter = "globalsign"``."""
+def create(context: AdapterContext[GlobalSignOptions]) -> GlobalSignCA:
+    """The factory of ``[ca] adapter = "globalsign"`` (see ``ca_adapters.globalsign.plugin``)."""
     return GlobalSignCA(context)
 
 
@@ -59,11 +58,11 @@ class GlobalSignCA:
     name = ADAPTER
     remote = True  # issuing happens at the CA: the lifecycle brackets it with a pending row
 
-    def __init__(self, context: AdapterContext) -> None:
-        self._settings = context.settings.ca.globalsign
+    def __init__(self, context: AdapterContext[GlobalSignOptions]) -> None:
+        self._settings = context.options
         self._clock = context.clock
-        self._zone = context.settings.zone
-        self._sessions = context.sessions
+        self._zone = context.zone
+        self._ledger = context.ledger
         secret = os.environ.get(SECRET_ENV) or self._settings.api_secret
         _require_settings(self._settings.url, self._settings.api_key, secret)
         for key in ("client_cert", "client_key", "server_ca"):
@@ -153,14 +152,8 @@ class GlobalSignCA:
         return MirroredCRL(tuple(urls))
 
     def _latest_leaf(self) -> list[x509.Certificate]:
-        with self._sessions() as session:
-            pem = session.scalar(
-                select(Certificate.pem)
-                .where(Certificate.adapter == self.name, Certificate.pem.is_not(None))
-                .order_by(Certificate.id.desc())
-                .limit(1)
-            )
-        return [x509.load_pem_x509_certificate(pem.encode())] if pem else []
+        pem = self._ledger.latest_certificate_pem(self.name)
+        return [x509.load_pem_x509_certificate(pem)] if pem else []
 
     # -- chain, policy, reconcile, checks -----------------------------------------------
 

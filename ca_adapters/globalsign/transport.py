@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from ca_adapters.globalsign.options import GlobalSignOptions
 from certsvc.clock import Clock, Timer
-from certsvc.config import GlobalSignSettings
 from certsvc.errors import (
     CAAuthError,
     CADeadlineExceeded,
@@ -82,7 +82,7 @@ class HVCATransport:
 
     def __init__(
         self,
-        settings: GlobalSignSettings,
+        settings: GlobalSignOptions,
         api_secret: str,
         clock: Clock,
         timer: Timer,

@@ -2,8 +2,9 @@
 
 Two tiers because a gateway checks a CRL for every CA in the chain: the root's CRL stays
 empty and tiny, and client certificates are revoked on the issuing CA's CRL. The local
-CA's ledger is certsvc's own database, so ``fetch``, ``revoke`` and ``find_issued`` read
-it rather than keeping a second copy of the truth.
+CA's ledger is certsvc's own database, so ``fetch`` and ``revoke`` ask certsvc's
+``CALedger`` rather than keeping a second copy of the truth. The keys never leave this
+adapter: certsvc hands it what a CRL or an OCSP response must say and gets DER back.
 """
 
 from __future__ import annotations
@@ -17,22 +18,24 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-from sqlalchemy import select
 
 from ca_adapters.base import (
     AdapterContext,
     CheckLine,
     IssuedCertificate,
     IssueRequest,
+    OCSPStatus,
     RevocationSource,
     RevokedEntry,
 )
 from ca_adapters.local.keys import Passphrase, SigningKey, generate_key, load_key, save_key
+from ca_adapters.local.ocsp import sign_ocsp_response
+from ca_adapters.local.options import LocalOptions
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import PublicKey, RevocationReason
 from certsvc.errors import CertsvcError, ConfigError, NotFound
-from certsvc.storage.models import Certificate
 
 ROOT, ISSUING = "root", "issuing"
 CA_BACKDATE = timedelta(minutes=5)
@@ -81,8 +84,8 @@ def new_serial() -> int:
     return secrets.randbits(128) or 1
 
 
-def create(context: AdapterContext) -> LocalCA:
-    """Entry-point factory for ``[ca] adapter = "local"``."""
+def create(context: AdapterContext[LocalOptions]) -> LocalCA:
+    """The factory of ``[ca] adapter = "local"`` (see ``ca_adapters.local.plugin``)."""
     return LocalCA(context)
 
 
@@ -92,14 +95,13 @@ class LocalCA:
     name = "local"
     remote = False  # a signature not committed with its row never left the process
 
-    def __init__(self, context: AdapterContext) -> None:
-        settings = context.settings
-        self._settings = settings.ca.local
-        self._certificates = settings.certificates
+    def __init__(self, context: AdapterContext[LocalOptions]) -> None:
+        self._settings = context.options
+        self._certificates = context.urls
         self._clock = context.clock
-        self._sessions = context.sessions
-        self.directory = settings.path(self._settings.dir, "ca")
-        self._passphrase = Passphrase(self._settings, self.directory, settings.home_dir)
+        self._ledger = context.ledger
+        self.directory = context.home / (self._settings.dir or "ca")
+        self._passphrase = Passphrase(self._settings, self.directory, context.home)
         self._authorities: dict[str, Authority] = {}
         self._reason_extensions: dict[
             RevocationReason, list[x509.Extension[x509.ExtensionType]]
@@ -246,19 +248,15 @@ class LocalCA:
         return [x509.Extension(value.oid, critical, value) for value, critical in values]
 
     def fetch(self, ca_ref: str) -> IssuedCertificate:
-        with self._sessions() as session:
-            pem = session.scalar(select(Certificate.pem).where(Certificate.serial == ca_ref))
+        """The certificate as certsvc recorded it (a local ``ca_ref`` is the serial)."""
+        pem = self._ledger.certificate_pem(ca_ref)
         if pem is None:
             raise NotFound("certificate", ca_ref)
-        return IssuedCertificate(x509.load_pem_x509_certificate(pem.encode()), ca_ref, ISSUING)
+        return IssuedCertificate(x509.load_pem_x509_certificate(pem), ca_ref, ISSUING)
 
     def revoke(self, serial: int, reason: RevocationReason, when: datetime) -> None:
-        """Nothing to tell: the local CA signs its CRLs from certsvc's database."""
-        with self._sessions() as session:
-            known = session.scalar(
-                select(Certificate.id).where(Certificate.serial == format_serial(serial))
-            )
-        if known is None:
+        """Nothing to tell: the local CA signs its CRLs from what certsvc recorded."""
+        if self._ledger.certificate_pem(format_serial(serial)) is None:
             raise NotFound("certificate", format_serial(serial))
 
     def find_issued(
@@ -307,9 +305,27 @@ class LocalCA:
         crl = builder.sign(authority.key, authority.hash_algorithm)
         return crl.public_bytes(serialization.Encoding.DER)
 
-    def authority(self, ca_name: str) -> Authority:
-        """The certificate and key of ``ca_name`` (for OCSP signing)."""
-        return self._authority(ca_name)
+    def ca_certificate(self, ca_name: str) -> x509.Certificate:
+        return self._authority(ca_name).certificate
+
+    def sign_ocsp(
+        self,
+        ca_name: str,
+        request: ocsp.OCSPRequest,
+        status: OCSPStatus,
+        this_update: datetime,
+        next_update: datetime,
+    ) -> bytes:
+        """Each CA answers for what it issued with its own key (no delegated responder)."""
+        authority = self._authority(ca_name)
+        return sign_ocsp_response(
+            authority.certificate,
+            authority.key,
+            authority.hash_algorithm,
+            request,
+            status,
+            (this_update, next_update),
+        )
 
 
 def _subject_name(request: IssueRequest) -> x509.Name:

@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certsvc.config import LocalCASettings
+from ca_adapters.local.options import LocalOptions
 from certsvc.errors import ConfigError
 
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -41,7 +41,7 @@ def write_private(path: Path, data: bytes) -> None:
 class Passphrase:
     """Resolves the CA key passphrase by the documented order of sources."""
 
-    def __init__(self, settings: LocalCASettings, ca_dir: Path, home: Path) -> None:
+    def __init__(self, settings: LocalOptions, ca_dir: Path, home: Path) -> None:
         self._settings = settings
         self._default_file = ca_dir / "passphrase"
         self._home = home

@@ -1,43 +1,36 @@
-"""The conformance suite every CA adapter must pass: issue, fetch, revoke, chain, CRLs, errors.
+"""The conformance suite every CA adapter must pass: issue, fetch, revoke, chain, CRLs, OCSP.
 
-The tests drive the adapter the way certsvc does (through ``Lifecycle`` and the CRL
-publisher) and check the results as a gateway would, with the real ``openssl`` binary
-where it is installed. They need a fixture ``conformance_services`` (initialised
-``Services`` for the adapter) and ``conformance_faults`` (an object with the context
-managers of ``Faults``, or ``None`` to skip the fault tests). certsvc's own suite
-provides both for every shipped adapter; ``ca_adapters.testing.plugin`` provides them
-for any adapter installed through the ``certsvc.ca_adapters`` entry point.
+The tests drive the adapter through the ``CAAdapter`` protocol alone, with certsvc's
+parts supplied by the suite (``harness.Conformance``: an in-memory ledger, the CRLs a
+gateway would get), and check the results as a gateway would, with the real
+``openssl`` binary where it is installed. They need two fixtures from the host:
+``conformance_setup`` (a ``ConformanceSetup``: adapter name, its ``[ca.<name>]`` table,
+clock, timer) and ``conformance_faults`` (an object with the context managers of
+``Faults``, or ``None`` to skip the fault tests). ``ca_adapters.testing.plugin``
+provides both for any adapter installed through the ``certsvc.ca_adapters`` entry point.
 """
 
 from __future__ import annotations
 
 import secrets
-import shutil
-import subprocess
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlalchemy import select
 
-from ca_adapters.base import CRLSigner, MirroredCRL
-from certsvc.app import Services
-from certsvc.audit import Actor
-from certsvc.directory import NewSubscriber
+from ca_adapters.base import CheckLine, CRLSigner, MirroredCRL, OCSPStatus
+from ca_adapters.testing.harness import EMAIL, TENANT, USER, Conformance, ConformanceSetup
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
-from certsvc.errors import CARejected, CAUnavailable, NotFound, QuotaExceeded
-from certsvc.feed.ca_check import check_ca, check_chain
-from certsvc.lifecycle.operations import CsrKey, Issued
-from certsvc.storage.models import Certificate
-
-COMPANY, USER, TENANT, EMAIL = "9001", "conformance", "Conformance KK", "conf@example.jp"
-ACTOR = Actor("test:conformance", "CONFORMANCE")
+from certsvc.errors import CARejected, CAUnavailable, CertsvcError, NotFound, QuotaExceeded
 
 
 class Faults(Protocol):
@@ -50,40 +43,15 @@ class Faults(Protocol):
     def quota_exhausted(self) -> AbstractContextManager[None]: ...
 
 
-def _enrol(ca_services: Services) -> None:
-    ca_services.directory.add_tenant(COMPANY, TENANT, "admin@example.jp", ACTOR)
-    ca_services.directory.add_subscriber(NewSubscriber(COMPANY, USER, EMAIL, "Conformance"), ACTOR)
-
-
-def _issue(ca_services: Services, key: ec.EllipticCurvePrivateKey | None = None) -> Issued:
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "browser")])
-    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
-    return ca_services.lifecycle.issue(
-        COMPANY, USER, CsrKey(csr.public_bytes(serialization.Encoding.PEM)), ACTOR
-    )
-
-
-def _certificate(issued: Issued) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(issued.certificate_pem.encode())
-
-
-def _ca_ref(ca_services: Services, serial: str | None) -> str:
-    with ca_services.sessions() as session:
-        ref = session.scalar(select(Certificate.ca_ref).where(Certificate.serial == serial))
-    assert ref, f"no ca_ref stored for {serial}"
-    return ref
-
-
 @pytest.fixture
-def ca_services(conformance_services: Services) -> Services:
-    _enrol(conformance_services)
-    return conformance_services
+def ca(conformance_setup: ConformanceSetup, tmp_path: Path) -> Conformance:
+    """The adapter under test, built through the registry and made ready in a fresh home."""
+    return Conformance(conformance_setup, tmp_path / "home")
 
 
-def test_issue_maps_the_subscriber_into_a_client_certificate(ca_services: Services) -> None:
+def test_issue_maps_the_subscriber_into_a_client_certificate(ca: Conformance) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    certificate = _certificate(_issue(ca_services, key))
+    certificate = ca.issue(key).certificate
     subject = certificate.subject
     assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == TENANT
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == USER
@@ -95,41 +63,40 @@ def test_issue_maps_the_subscriber_into_a_client_certificate(ca_services: Servic
     assert not certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
-def test_trust_chain_is_issuing_ca_first_and_root_last(ca_services: Services) -> None:
-    chain = ca_services.adapter.trust_chain()
-    check_chain(chain, ca_services.clock.now())
+def test_trust_chain_is_issuing_ca_first_and_root_last(ca: Conformance) -> None:
+    ca.check_chain()
+    chain = ca.adapter.trust_chain()
     assert chain[-1].subject == chain[-1].issuer
-    issued = _certificate(_issue(ca_services))
-    issued.verify_directly_issued_by(chain[0])
+    ca.issue().certificate.verify_directly_issued_by(chain[0])
 
 
-def test_fetch_returns_the_issued_certificate(ca_services: Services) -> None:
-    issued = _issue(ca_services)
-    fetched = ca_services.adapter.fetch(_ca_ref(ca_services, issued.certificate.serial))
-    assert fetched.certificate == _certificate(issued)
+def test_fetch_returns_the_issued_certificate(ca: Conformance) -> None:
+    issued = ca.issue()
+    assert issued.ca_ref, "no ca_ref for the issued certificate"
+    assert ca.adapter.fetch(issued.ca_ref).certificate == issued.certificate
 
 
-def test_fetch_of_an_unknown_certificate_is_not_found(ca_services: Services) -> None:
+def test_fetch_of_an_unknown_certificate_is_not_found(ca: Conformance) -> None:
     with pytest.raises(NotFound):
-        ca_services.adapter.fetch(format_serial(secrets.randbits(100) | 1 << 99))
+        ca.adapter.fetch(format_serial(secrets.randbits(100) | 1 << 99))
 
 
-def test_revoke_of_an_unknown_certificate_is_not_found(ca_services: Services) -> None:
+def test_revoke_of_an_unknown_certificate_is_not_found(ca: Conformance) -> None:
     with pytest.raises(NotFound):
-        ca_services.adapter.revoke(
-            secrets.randbits(100) | 1 << 99, RevocationReason.unspecified, ca_services.clock.now()
+        ca.adapter.revoke(
+            secrets.randbits(100) | 1 << 99, RevocationReason.unspecified, ca.clock.now()
         )
 
 
 @pytest.mark.parametrize("reason", list(RevocationReason))
 def test_revoke_puts_the_certificate_on_the_crl_with_its_reason(
-    ca_services: Services, reason: RevocationReason, tmp_path: Path
+    ca: Conformance, reason: RevocationReason, tmp_path: Path
 ) -> None:
-    issued = _issue(ca_services)
-    ca_services.lifecycle.revoke(issued.certificate.serial or "", reason, ACTOR)
-    serial = _certificate(issued).serial_number
-    ca_services.adapter.revoke(serial, reason, ca_services.clock.now())  # already revoked: success
-    crls = [x509.load_der_x509_crl(crl_file.der) for crl_file in ca_services.crls.current()]
+    issued = ca.issue()
+    ca.revoke(issued, reason)
+    serial = issued.certificate.serial_number
+    ca.adapter.revoke(serial, reason, ca.clock.now())  # already revoked: success
+    crls = [each.crl for each in ca.current_crls()]
     entries = [entry for crl in crls for entry in crl if entry.serial_number == serial]
     assert len(entries) == 1
     try:
@@ -138,82 +105,117 @@ def test_revoke_puts_the_certificate_on_the_crl_with_its_reason(
         found = x509.ReasonFlags.unspecified
     assert found == reason.flag
     if reason is RevocationReason.keyCompromise:
-        assert "certificate revoked" in _openssl_verify(ca_services, issued, tmp_path)
+        assert "certificate revoked" in ca.openssl_verify(issued, tmp_path)
 
 
 def test_revocation_source_gives_a_verified_crl_for_every_ca(
-    ca_services: Services, tmp_path: Path
+    ca: Conformance, tmp_path: Path
 ) -> None:
-    issued = _issue(ca_services)
-    source = ca_services.adapter.revocation_source()
+    issued = ca.issue()
+    source = ca.adapter.revocation_source()
     assert isinstance(source, CRLSigner | MirroredCRL)
-    chain = ca_services.adapter.trust_chain()
-    files = ca_services.crls.current()
-    assert {crl_file.ca_name for crl_file in files} >= {"root", "issuing"}
-    for crl_file in files:
-        crl = x509.load_der_x509_crl(crl_file.der)
-        signer = next(c for c in chain if c.subject == crl.issuer)
-        assert crl.is_signature_valid(signer.public_key())  # type: ignore[arg-type]
-        assert crl_file.next_update > ca_services.clock.now()
-    assert _openssl_verify(ca_services, issued, tmp_path).endswith(": OK")
+    chain = ca.adapter.trust_chain()
+    files = ca.current_crls()
+    assert {each.ca_name for each in files} >= {"root", "issuing"}
+    for each in files:
+        signer = next(c for c in chain if c.subject == each.crl.issuer)
+        assert each.crl.is_signature_valid(signer.public_key())  # type: ignore[arg-type]
+        assert each.crl.next_update_utc is not None
+        assert each.crl.next_update_utc > ca.clock.now()
+    assert ca.openssl_verify(issued, tmp_path).endswith(": OK")
 
 
-def test_find_issued_knows_no_certificate_for_an_unknown_key(ca_services: Services) -> None:
-    _issue(ca_services)
-    now = ca_services.clock.now()
-    assert ca_services.adapter.find_issued("00" * 32, now.replace(year=now.year - 1), now) is None
+@pytest.mark.parametrize("reason", [None, RevocationReason.keyCompromise])
+def test_sign_ocsp_answers_with_the_status_it_is_given(
+    ca: Conformance, reason: RevocationReason | None
+) -> None:
+    source = ca.adapter.revocation_source()
+    if not isinstance(source, CRLSigner):
+        pytest.skip("the adapter's CA signs its own revocation information")
+    chain = ca.adapter.trust_chain()
+    names = {source.ca_certificate(name).subject: name for name in source.ca_names()}
+    assert set(names) == {c.subject for c in chain}
+    issued = ca.issue()
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(issued.certificate, chain[0], hashes.SHA256())
+        .add_extension(x509.OCSPNonce(b"conformance-nonce"), critical=False)
+        .build()
+    )
+    now = ca.clock.now().replace(microsecond=0)
+    status = (
+        OCSPStatus(ocsp.OCSPCertStatus.GOOD)
+        if reason is None
+        else OCSPStatus(ocsp.OCSPCertStatus.REVOKED, now, reason)
+    )
+    der = source.sign_ocsp(names[chain[0].subject], request, status, now, now + timedelta(hours=1))
+    response = ocsp.load_der_ocsp_response(der)
+    assert response.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert response.serial_number == issued.certificate.serial_number
+    assert response.certificate_status is status.status
+    assert response.this_update_utc == now
+    assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == (
+        b"conformance-nonce"
+    )
+    if reason is not None:
+        assert response.revocation_reason == reason.flag
+    _verify_signature(chain[0], response)
 
 
-def test_check_passes_for_a_working_ca(ca_services: Services) -> None:
-    _issue(ca_services)
-    lines = check_ca(ca_services.adapter, ca_services.crls, ca_services.clock)
+def test_find_issued_knows_no_certificate_for_an_unknown_key(ca: Conformance) -> None:
+    ca.issue()
+    now = ca.clock.now()
+    assert ca.adapter.find_issued("00" * 32, now.replace(year=now.year - 1), now) is None
+
+
+def test_check_passes_for_a_working_ca(ca: Conformance) -> None:
+    ca.issue()
+    lines = [
+        *ca.adapter.check(),
+        _probe("chain", ca.check_chain),
+        _probe("crl", ca.check_crls),
+    ]
     assert {"chain", "crl"} <= {line.name for line in lines}
     assert all(line.ok for line in lines), lines
 
 
 def test_unreachable_ca_is_ca_unavailable(
-    ca_services: Services, conformance_faults: Faults
+    ca: Conformance, conformance_faults: Faults | None
 ) -> None:
     if conformance_faults is None:
         pytest.skip("the adapter under test has no fault switches")
     with conformance_faults.unavailable(), pytest.raises(CAUnavailable):
-        _issue(ca_services)
+        ca.issue()
 
 
 def test_refused_issuance_is_ca_rejected_and_leaves_nothing(
-    ca_services: Services, conformance_faults: Faults
+    ca: Conformance, conformance_faults: Faults | None
 ) -> None:
     if conformance_faults is None:
         pytest.skip("the adapter under test has no fault switches")
     with conformance_faults.rejecting("key on a blocklist"), pytest.raises(CARejected) as caught:
-        _issue(ca_services)
+        ca.issue()
     assert "key on a blocklist" in str(caught.value)
     with conformance_faults.quota_exhausted(), pytest.raises(QuotaExceeded):
-        _issue(ca_services)
-    with ca_services.sessions() as session:
-        assert session.scalars(select(Certificate)).all() == []
+        ca.issue()
+    assert ca.ledger.issued() == []  # nothing to record (certsvc's side: tests/integration)
 
 
-def _openssl_verify(ca_services: Services, issued: Issued, tmp_path: Path) -> str:
-    """``openssl verify -crl_check_all`` at the services' clock, as a gateway checks."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not installed")
-    chain = ca_services.adapter.trust_chain()
-    pem = serialization.Encoding.PEM
-    (tmp_path / "root.pem").write_bytes(chain[-1].public_bytes(pem))
-    (tmp_path / "untrusted.pem").write_bytes(b"".join(c.public_bytes(pem) for c in chain[:-1]))
-    (tmp_path / "leaf.pem").write_text(issued.certificate_pem)
-    crls = b"".join(crl_file.pem for crl_file in ca_services.crls.current())
-    (tmp_path / "crls.pem").write_bytes(crls)
-    result = subprocess.run(
-        [
-            "openssl", "verify", "-crl_check_all",
-            "-attime", str(int(ca_services.clock.now().timestamp())),
-            "-CAfile", str(tmp_path / "root.pem"),
-            "-untrusted", str(tmp_path / "untrusted.pem"),
-            "-CRLfile", str(tmp_path / "crls.pem"),
-            str(tmp_path / "leaf.pem"),
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return (result.stdout + result.stderr).strip()
+def _probe(name: str, run: Callable[[], str]) -> CheckLine:
+    """A check line as ``certsvc ca check`` makes it: a certsvc error is a failed line."""
+    try:
+        return CheckLine(name, True, run())
+    except CertsvcError as exc:
+        return CheckLine(name, False, str(exc))
+
+
+def _verify_signature(signer: x509.Certificate, response: ocsp.OCSPResponse) -> None:
+    """The response verifies with the CA's public key (raises ``InvalidSignature`` if not)."""
+    key = signer.public_key()
+    algorithm = response.signature_hash_algorithm
+    assert algorithm is not None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(response.signature, response.tbs_response_bytes, ec.ECDSA(algorithm))
+    else:
+        assert isinstance(key, rsa.RSAPublicKey)
+        key.verify(response.signature, response.tbs_response_bytes, padding.PKCS1v15(), algorithm)

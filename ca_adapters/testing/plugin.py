@@ -4,22 +4,23 @@
         --ca-adapter NAME [--ca-config FILE]
 
 ``NAME`` is the adapter's name in the ``certsvc.ca_adapters`` entry-point group and
-``FILE`` a certsvc TOML config with its ``[ca.NAME]`` section; each test gets a fresh
-SQLite database and home directory, so the config's own ``home`` and ``[database]``
-are ignored.
+``FILE`` a certsvc TOML config with its ``[ca.NAME]`` table (``[certificates]`` crl_url
+and ocsp_url and ``[business]`` timezone are read too when present). The adapter is
+built through the registry, as certsvc builds it, with the suite's in-memory ledger and
+a fresh home directory for each test; no database and no certsvc service is involved.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from certsvc.app import Services
-from certsvc.config import settings_from_dict
+from ca_adapters.base import CertificateURLs
+from ca_adapters.testing.harness import ConformanceSetup
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,20 +30,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def conformance_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
-    """Initialised services whose CA is the adapter named on the command line."""
+def conformance_setup(request: pytest.FixtureRequest) -> ConformanceSetup:
+    """The adapter named on the command line, with its table from the config file."""
+    name = str(request.config.getoption("--ca-adapter"))
     data: dict[str, Any] = {}
     config = request.config.getoption("--ca-config")
     if config:
         with Path(config).open("rb") as handle:
             data = tomllib.load(handle)
-    data.setdefault("ca", {})["adapter"] = request.config.getoption("--ca-adapter")
-    data["home"] = str(tmp_path / "home")
-    data["database"] = {"url": f"sqlite:///{tmp_path / 'certsvc.db'}"}
-    services = Services(settings_from_dict(data))
-    services.initialise()
-    yield services
-    services.engine.dispose()
+    certificates = data.get("certificates", {})
+    defaults = ConformanceSetup(name)
+    return ConformanceSetup(
+        name,
+        options=data.get("ca", {}).get(name, {}),
+        urls=CertificateURLs(
+            certificates.get("crl_url", defaults.urls.crl_url),
+            certificates.get("ocsp_url", defaults.urls.ocsp_url),
+        ),
+        zone=ZoneInfo(data.get("business", {}).get("timezone", defaults.zone.key)),
+    )
 
 
 @pytest.fixture

@@ -8,13 +8,10 @@ third-party adapter gets them for free.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
 from ca_adapters.base import CAAdapter, CheckLine, MirroredCRL
 from certsvc.clock import Clock
+from certsvc.domain.chain import check_chain
 from certsvc.errors import CAError, CertsvcError
 from certsvc.feed.crl import CRLPublisher
 
@@ -32,27 +29,6 @@ def probe(name: str, run: Callable[[], str]) -> CheckLine:
         return CheckLine(name, True, run())
     except CertsvcError as exc:
         return CheckLine(name, False, str(exc))
-
-
-def check_chain(chain: list[x509.Certificate], now: datetime) -> str:
-    """Issuing CA first, each signed by the next, the last self-signed, all CAs, all valid."""
-    if not chain:
-        raise CAError("empty trust chain")
-    for index, certificate in enumerate(chain):
-        name = certificate.subject.rfc4514_string()
-        issuer = chain[index + 1] if index + 1 < len(chain) else certificate
-        try:
-            certificate.verify_directly_issued_by(issuer)
-        except (ValueError, TypeError, InvalidSignature) as exc:
-            raise CAError(f"{name} is not signed by the next certificate ({exc})") from exc
-        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-            raise CAError(f"{name} is not valid now")
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
-        if not constraints.value.ca:
-            raise CAError(f"{name} is not a CA certificate")
-    until = min(certificate.not_valid_after_utc for certificate in chain)
-    root = chain[-1].subject.rfc4514_string()
-    return f"{len(chain)} certificates up to {root}, valid until {until:%Y-%m-%d}"
 
 
 def check_crls(adapter: CAAdapter, crls: CRLPublisher) -> str:

@@ -1,18 +1,17 @@
 """An OCSP responder (RFC 6960, RFC 5019 profile) for the CAs certsvc signs itself.
 
-Each CA answers for the certificates it issued, signing with its own key (no delegated
-responder certificate to manage): the issuing CA for client certificates, the root for
-the issuing CA. ``good`` for a certificate certsvc issued and did not revoke, ``revoked``
-with time and reason, ``unknown`` for a serial it never issued. ``producedAt`` is set by
-``cryptography`` from the wall clock; thisUpdate/nextUpdate come from the injected clock.
+Each CA answers for the certificates it issued: the issuing CA for client certificates,
+the root for the issuing CA. ``good`` for a certificate certsvc issued and did not
+revoke, ``revoked`` with time and reason, ``unknown`` for a serial it never issued.
+certsvc parses the request and finds the status; the adapter signs the answer through
+the signer protocol (``CRLSigner.sign_ocsp``), so the CA key never leaves it.
+thisUpdate/nextUpdate come from the injected clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,21 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from sqlalchemy import select
 
-from ca_adapters.local.adapter import Authority
+from ca_adapters.base import CRLSigner, OCSPStatus
 from certsvc.clock import Clock
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 from certsvc.storage.db import SessionFactory
 from certsvc.storage.models import Certificate
-
-
-@runtime_checkable
-class OCSPSigner(Protocol):
-    """A CA adapter whose CA keys certsvc holds (the local CA)."""
-
-    def ca_names(self) -> Sequence[str]: ...
-
-    def authority(self, ca_name: str) -> Authority: ...
 
 
 @dataclass(frozen=True)
@@ -45,13 +35,6 @@ class OCSPAnswer:
     this_update: datetime | None = None
     next_update: datetime | None = None
     has_nonce: bool = False
-
-
-@dataclass(frozen=True)
-class _Status:
-    status: ocsp.OCSPCertStatus
-    revoked_at: datetime | None = None
-    reason: x509.ReasonFlags | None = None
 
 
 def _failure(status: ocsp.OCSPResponseStatus) -> OCSPAnswer:
@@ -86,7 +69,7 @@ class OCSPResponder:
         self, sessions: SessionFactory, signer: object, clock: Clock, validity: timedelta
     ) -> None:
         self.sessions = sessions
-        self.signer = signer if isinstance(signer, OCSPSigner) else None
+        self.signer = signer if isinstance(signer, CRLSigner) else None
         self.clock = clock
         self.validity = validity
 
@@ -96,60 +79,43 @@ class OCSPResponder:
             algorithm = request.hash_algorithm
         except (ValueError, NotImplementedError, TypeError):
             return _failure(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-        found = self._issuer(request, algorithm)
-        if found is None:
+        if self.signer is None:
             return _failure(ocsp.OCSPResponseStatus.UNAUTHORIZED)
-        ca_name, authority = found
-        status = self._status(ca_name, request.serial_number)
+        ca_name = self._issuer(self.signer, request, algorithm)
+        if ca_name is None:
+            return _failure(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        status = self._status(self.signer, ca_name, request.serial_number)
         this_update = self.clock.now().replace(microsecond=0)
         next_update = this_update + self.validity
-        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-            request.issuer_name_hash,
-            request.issuer_key_hash,
-            request.serial_number,
-            algorithm,
-            status.status,
-            this_update,
-            next_update,
-            status.revoked_at,
-            status.reason,
-        )
-        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, authority.certificate)
-        nonce = _nonce(request)
-        if nonce is not None:
-            builder = builder.add_extension(nonce, critical=False)
-        response = builder.sign(authority.key, authority.hash_algorithm)
-        return OCSPAnswer(response.public_bytes(_DER), this_update, next_update, nonce is not None)
+        der = self.signer.sign_ocsp(ca_name, request, status, this_update, next_update)
+        return OCSPAnswer(der, this_update, next_update, _has_nonce(request))
 
+    @staticmethod
     def _issuer(
-        self, request: ocsp.OCSPRequest, algorithm: hashes.HashAlgorithm
-    ) -> tuple[str, Authority] | None:
-        if self.signer is None:
-            return None
-        for ca_name in self.signer.ca_names():
-            authority = self.signer.authority(ca_name)
-            certificate = authority.certificate
+        signer: CRLSigner, request: ocsp.OCSPRequest, algorithm: hashes.HashAlgorithm
+    ) -> str | None:
+        for ca_name in signer.ca_names():
+            certificate = signer.ca_certificate(ca_name)
             if (
                 _digest(algorithm, certificate.subject.public_bytes()) == (request.issuer_name_hash)
                 and _digest(algorithm, _key_bits(certificate)) == request.issuer_key_hash
             ):
-                return ca_name, authority
+                return ca_name
         return None
 
-    def _status(self, ca_name: str, serial: int) -> _Status:
+    def _status(self, signer: CRLSigner, ca_name: str, serial: int) -> OCSPStatus:
         """The root answers for the CAs below it; a CA below the root for client certificates."""
-        assert self.signer is not None
-        authorities = [self.signer.authority(name).certificate for name in self.signer.ca_names()]
-        own = self.signer.authority(ca_name).certificate
+        authorities = [signer.ca_certificate(name) for name in signer.ca_names()]
+        own = signer.ca_certificate(ca_name)
         if own.issuer != own.subject:
             return self._client_status(serial)
         if any(
             c.serial_number == serial and c.issuer == own.subject != c.subject for c in authorities
         ):
-            return _Status(ocsp.OCSPCertStatus.GOOD)
-        return _Status(ocsp.OCSPCertStatus.UNKNOWN)
+            return OCSPStatus(ocsp.OCSPCertStatus.GOOD)
+        return OCSPStatus(ocsp.OCSPCertStatus.UNKNOWN)
 
-    def _client_status(self, serial: int) -> _Status:
+    def _client_status(self, serial: int) -> OCSPStatus:
         with self.sessions() as session:
             row = session.execute(
                 select(
@@ -157,16 +123,17 @@ class OCSPResponder:
                 ).where(Certificate.serial == format_serial(serial))
             ).first()
         if row is None or row.state not in ("issued", "expired", "revoked"):
-            return _Status(ocsp.OCSPCertStatus.UNKNOWN)
+            return OCSPStatus(ocsp.OCSPCertStatus.UNKNOWN)
         if row.state != "revoked":
-            return _Status(ocsp.OCSPCertStatus.GOOD)
+            return OCSPStatus(ocsp.OCSPCertStatus.GOOD)
         reason = RevocationReason(row.revocation_reason or "unspecified")
-        flag = None if reason is RevocationReason.unspecified else reason.flag
-        return _Status(ocsp.OCSPCertStatus.REVOKED, row.revoked_at, flag)
+        return OCSPStatus(ocsp.OCSPCertStatus.REVOKED, row.revoked_at, reason)
 
 
-def _nonce(request: ocsp.OCSPRequest) -> x509.OCSPNonce | None:
+def _has_nonce(request: ocsp.OCSPRequest) -> bool:
+    """Whether the answer carries a nonce (then it must not be cached)."""
     try:
-        return request.extensions.get_extension_for_class(x509.OCSPNonce).value
+        request.extensions.get_extension_for_class(x509.OCSPNonce)
     except x509.ExtensionNotFound:
-        return None
+        return False
+    return True

@@ -5,22 +5,28 @@ from __future__ import annotations
 import pytest
 
 from ca_adapters.testing.conformance import *  # noqa: F403 - the suite's tests run here
-from certsvc.app import Services
+from ca_adapters.testing.harness import ConformanceSetup
+from certsvc.clock import FixedClock
 from tests.fakes.globalsign import FakeGlobalSign
+from tests.fakes.timer import FakeTimer
 
 
 @pytest.fixture(params=["local", "globalsign"])
-def conformance_services(request: pytest.FixtureRequest) -> Services:
-    """The local CA, and the GlobalSign adapter against the fake CA API."""
-    name = "services" if request.param == "local" else "gs_services"
-    return request.getfixturevalue(name)
+def conformance_setup(
+    request: pytest.FixtureRequest, clock: FixedClock, timer: FakeTimer
+) -> ConformanceSetup:
+    """The local CA, and the GlobalSign adapter against the fake CA API; no ``Services``."""
+    if request.param == "local":
+        return ConformanceSetup("local", clock=clock, timer=timer)
+    hvca: FakeGlobalSign = request.getfixturevalue("hvca")
+    return ConformanceSetup("globalsign", hvca.settings(), clock=clock, timer=timer)
 
 
 @pytest.fixture
 def conformance_faults(
-    request: pytest.FixtureRequest, conformance_services: Services
+    request: pytest.FixtureRequest, conformance_setup: ConformanceSetup
 ) -> FakeGlobalSign | None:
     """The fake's fault switches; the local CA has none to throw."""
-    if conformance_services.adapter.name == "globalsign":
+    if conformance_setup.adapter == "globalsign":
         return request.getfixturevalue("hvca")
     return None
