@@ -7,7 +7,7 @@ its ``[ca.<name>]`` table, a factory that returns something that is not a ``CAAd
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -21,6 +21,20 @@ GROUP = "certsvc.ca_adapters"
 
 def available_adapters() -> list[str]:
     return sorted(entry.name for entry in entry_points(group=GROUP))
+
+
+def refuse_unknown_tables(tables: Iterable[str], configured: str) -> None:
+    """A ``[ca.<name>]`` table for no installed adapter is a typo, not a silent default.
+
+    The configured adapter is left to ``find_plugin``, whose message names ``ca.adapter``.
+    """
+    known = available_adapters()
+    for name in sorted(set(tables) - {configured}):
+        if name not in known:
+            listed = ", ".join(known) or "none"
+            raise ConfigError(
+                f"config key ca.{name}: no adapter {name!r} installed (known: {listed})"
+            )
 
 
 def find_plugin(name: str) -> tuple[EntryPoint, AdapterPlugin[Any]]:

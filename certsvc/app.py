@@ -12,7 +12,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from ca_adapters.base import AdapterContext, CAAdapter, CertificateURLs
-from ca_adapters.registry import load_adapter
+from ca_adapters.registry import load_adapter, refuse_unknown_tables
 from certsvc.access.accounts import Accounts
 from certsvc.access.credentials import Secrets, load_pepper
 from certsvc.access.idempotency import IdempotencyStore
@@ -62,6 +62,7 @@ class Services:
             urls=CertificateURLs(certificates.crl_url, certificates.ocsp_url),
             timer=self.timer,
         )
+        refuse_unknown_tables(self.settings.ca.tables, name)
         return load_adapter(name, context)
 
     @cached_property

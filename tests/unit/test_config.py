@@ -1,6 +1,7 @@
 """Settings: defaults, partial files, refused keys, the data directory."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_the_example_config_is_valid_and_documents_the_defaults():
     settings = load_settings(example)
     defaults = settings_from_dict({})
     # [ca.<name>] tables are kept raw and validated by each adapter's own options model
-    exclude = {"home": True, "ca": {"tables"}}
+    exclude: dict[str, Any] = {"home": True, "ca": {"tables"}}
     assert settings.model_dump(exclude=exclude) == defaults.model_dump(exclude=exclude)
     assert set(settings.ca.tables) == {"local", "globalsign"}
     for name, table in settings.ca.tables.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, EntryPoints
+from importlib.metadata import entry_points as installed_entry_points
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,10 +50,9 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> None:
         EntryPoint("bare", f"{__name__}:not_a_plugin", registry.GROUP),
         EntryPoint("missing", f"{__name__}:no_such_thing", registry.GROUP),
     ]
-    real = registry.entry_points
 
     def entry_points(**params: Any) -> EntryPoints:
-        return EntryPoints([*real(group=registry.GROUP), *extra]).select(**params)
+        return EntryPoints([*installed_entry_points(group=registry.GROUP), *extra]).select(**params)
 
     monkeypatch.setattr(registry, "entry_points", entry_points)
 
@@ -64,6 +64,12 @@ def test_a_third_party_adapter_with_its_own_table_loads_up_to_not_installed(tmp_
     assert settings.ca.adapter == "acme"
     assert settings.ca.options("acme") == {"foo": 1}
     with pytest.raises(ConfigError, match=r"no adapter 'acme' installed \(known: .*local"):
+        _ = Services(settings).adapter
+
+
+def test_a_table_for_no_installed_adapter_is_a_typo_named_by_its_key(tmp_path):
+    settings = settings_from_dict({"home": str(tmp_path), "ca": {"locl": {"name": "x"}}})
+    with pytest.raises(ConfigError, match=r"^config key ca\.locl: no adapter 'locl' installed"):
         _ = Services(settings).adapter
 
 
