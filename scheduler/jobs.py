@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.app import Services
 from certsvc.audit import Actor
+from certsvc.domain.certificates import CertState
 from certsvc.errors import CertsvcError, ConfigError
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport
@@ -181,10 +182,10 @@ def _preview(services: Services, report: NightlyReport, today: date, now: dateti
         for day in report.business_dates:
             report.reminders.extend(due_on(session, day, today, days_before))
         report.expired = _serials(
-            session, Certificate.state == "issued", Certificate.invalid_from <= now
+            session, Certificate.state == CertState.ISSUED, Certificate.invalid_from <= now
         )
         report.revoked = _serials(
-            session, Certificate.state == "issued", Certificate.revoke_due_at <= now
+            session, Certificate.state == CertState.ISSUED, Certificate.revoke_due_at <= now
         )
 
 

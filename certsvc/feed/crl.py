@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ca_adapters.base import CAAdapter, CRLSigner, MirroredCRL, RevokedEntry
 from certsvc.clock import Clock
 from certsvc.config import CRLMirrorSettings, CRLSettings
+from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import ConfigError
 from certsvc.storage.db import SessionFactory, transaction
@@ -122,7 +123,7 @@ def _as_file(row: PublishedCRL) -> CRLFile:
 
 _REVOKED = text(
     "SELECT serial, revoked_at, revocation_reason FROM certificates"
-    " WHERE ca_name = :ca_name AND state = 'revoked' AND crl_final = :final"
+    " WHERE ca_name = :ca_name AND state = :revoked AND crl_final = :final"
 )
 
 
@@ -133,7 +134,9 @@ def _revoked_entries(session: Session, ca_name: str) -> Iterator[RevokedEntry]:
     through the ORM's type layer would cost more than signing them.
     """
     statement = _REVOKED.execution_options(yield_per=FETCH_BATCH)
-    rows = session.connection().execute(statement, {"ca_name": ca_name, "final": False})
+    rows = session.connection().execute(
+        statement, {"ca_name": ca_name, "revoked": CertState.REVOKED.value, "final": False}
+    )
     reasons = {reason.value: reason for reason in RevocationReason}
     for serial, revoked_at, reason in rows:
         yield RevokedEntry(int(serial, 16), _as_utc(revoked_at), reasons[reason])
@@ -165,7 +168,7 @@ def _retire_expired_entries(session: Session, ca_name: str, this_update: datetim
         update(Certificate)
         .where(
             Certificate.ca_name == ca_name,
-            Certificate.state == "revoked",
+            Certificate.state == CertState.REVOKED,
             Certificate.crl_final.is_(False),
             Certificate.not_after < this_update,
         )

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ca_adapters.local.adapter import Authority
 from certsvc.clock import Clock
+from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 from certsvc.storage.db import SessionFactory
@@ -156,9 +157,9 @@ class OCSPResponder:
                     Certificate.state, Certificate.revoked_at, Certificate.revocation_reason
                 ).where(Certificate.serial == format_serial(serial))
             ).first()
-        if row is None or row.state not in ("issued", "expired", "revoked"):
+        if row is None or row.state not in (CertState.ISSUED, CertState.EXPIRED, CertState.REVOKED):
             return _Status(ocsp.OCSPCertStatus.UNKNOWN)
-        if row.state != "revoked":
+        if row.state is not CertState.REVOKED:
             return _Status(ocsp.OCSPCertStatus.GOOD)
         reason = RevocationReason(row.revocation_reason or "unspecified")
         flag = None if reason is RevocationReason.unspecified else reason.flag

@@ -7,8 +7,9 @@ UTC and comes back timezone-aware.
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
+from certsvc.domain.policy import RevocationReason
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,6 +53,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class EnumText(TypeDecorator[E]):
+    """An enum stored as its string value in a ``VARCHAR`` (the schema stays as migrated);
+    a value that is no member is refused on the way in, and rows come back as members."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kind: type[E], length: int) -> None:
+        super().__init__(length)
+        self.kind = kind
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        member = value if isinstance(value, self.kind) else self.kind(value)
+        text_value: str = member.value
+        return text_value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.kind(value)
 
 
 class Base(DeclarativeBase):
@@ -119,7 +148,7 @@ class Certificate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[CertState] = mapped_column(EnumText(CertState, 16))
     request_key: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
     public_key_sha256: Mapped[str] = mapped_column(String(64))
@@ -141,7 +170,9 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     revoke_due_at: Mapped[datetime | None]
-    revoke_due_reason: Mapped[str | None] = mapped_column(String(32))
+    revoke_due_reason: Mapped[RevocationReason | None] = mapped_column(
+        EnumText(RevocationReason, 32)
+    )
     awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
     picked_up_at: Mapped[datetime | None]
     crl_final: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -242,8 +273,8 @@ class PendingRequest(Base):
     )
     action: Mapped[str] = mapped_column(String(16))  # issue | renew | reissue
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
-    revoke_old: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(32))
+    revoke_old: Mapped[RevokeOld | None] = mapped_column(EnumText(RevokeOld, 16))
+    reason: Mapped[RevocationReason | None] = mapped_column(EnumText(RevocationReason, 32))
     awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
     server_key: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -337,8 +368,8 @@ class Pickup(Base):
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     action: Mapped[str] = mapped_column(String(16))  # collect | issue | renew | reissue
     predecessor_serial: Mapped[str | None] = mapped_column(String(42))
-    reason: Mapped[str | None] = mapped_column(String(16))
-    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[ReissueReason | None] = mapped_column(EnumText(ReissueReason, 16))
+    revoke_old: Mapped[RevokeOld | None] = mapped_column(EnumText(RevokeOld, 16))
     new_email: Mapped[str | None] = mapped_column(String(254))
     actor: Mapped[str] = mapped_column(String(128))
     ticket: Mapped[str | None] = mapped_column(String(128))
