@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
 
-from certsvc.storage.models import OutboxMessage
+from certsvc.api.app import create_app
+from certsvc.app import Services
+from certsvc.storage.models import AuditEvent, Certificate, FeedChange, OutboxMessage, Pickup
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import PASSWORD, bearer, issue
 from tests.integration.api.pickup_helpers import last_link, login
@@ -169,3 +174,51 @@ def test_a_fresh_link_can_be_sent_for_a_waiting_certificate(api, tokens, service
     )
     assert answer.status_code == 201, answer.text
     assert login(api, last_link(services)).status_code == 200
+
+
+REFUSE_PICKUPS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
+        " BEGIN SELECT RAISE(ABORT, 'pickups refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_pickups() RETURNS trigger"
+        " AS $$ BEGIN RAISE EXCEPTION 'pickups refused'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_pickups()",
+    ],
+}
+
+
+ALLOW_PICKUPS = {
+    "sqlite": ["DROP TRIGGER refuse_pickups"],
+    "postgresql": ["DROP TRIGGER refuse_pickups ON pickups", "DROP FUNCTION refuse_pickups()"],
+}
+
+
+@pytest.fixture
+def refused_pickups(services: Services) -> Iterator[None]:
+    """The database refuses every pickup row: a failure after the CA has signed.
+    (The PostgreSQL schema outlives the test, so the trigger is dropped again.)"""
+    dialect = services.engine.dialect.name
+    with services.engine.begin() as connection:
+        for statement in REFUSE_PICKUPS[dialect]:
+            connection.execute(text(statement))
+    yield
+    with services.engine.begin() as connection:
+        for statement in ALLOW_PICKUPS[dialect]:
+            connection.execute(text(statement))
+
+
+@pytest.mark.usefixtures("refused_pickups")
+def test_a_pickup_link_that_cannot_be_written_leaves_no_certificate_issued(tokens, services):
+    """Issue with pickup is one transaction: the link fails, so the issuance is undone too."""
+    api = TestClient(create_app(services), raise_server_exceptions=False)
+    body = {"company_number": COMPANY, "user_id": USER, "csr": make_csr().decode(), "pickup": True}
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["helpdesk"]))
+    assert answer.status_code == 500
+    with services.sessions() as session:
+        for model in (Certificate, Pickup, FeedChange, OutboxMessage):
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model
+        issued = select(func.count()).where(AuditEvent.action == "certificate.issue")
+        assert session.scalar(issued) == 0
