@@ -17,6 +17,7 @@ from certsvc.agent.layout import CHAIN, CRL_BUNDLE, write_atomically
 from certsvc.app import Services
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.feed.crl import bundle_pem
+from scheduler.daemon import start_in_background
 
 Stop = Callable[[], None]
 
@@ -35,8 +36,6 @@ def write_gateway_files(services: Services, directory: Path) -> tuple[Path, Path
 def start_scheduler(services: Services) -> tuple[str, Stop]:
     """Start the scheduler daemon (nightly run, outbox drain) beside HTTP; return a note
     for the operator and how to stop it. With several instances the leader lock lets one act."""
-    from scheduler.daemon import start_in_background  # noqa: PLC0415 - scheduler imports services
-
     rules = services.settings.scheduler
     note = (
         f"scheduler:                     nightly run at {rules.nightly_at} "
