@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from certsvc.api.app import create_app
-from certsvc.app import Services
 from certsvc.storage.models import AuditEvent, Certificate, FeedChange, OutboxMessage, Pickup
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import PASSWORD, bearer, issue
@@ -174,40 +172,6 @@ def test_a_fresh_link_can_be_sent_for_a_waiting_certificate(api, tokens, service
     )
     assert answer.status_code == 201, answer.text
     assert login(api, last_link(services)).status_code == 200
-
-
-REFUSE_PICKUPS = {
-    "sqlite": [
-        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
-        " BEGIN SELECT RAISE(ABORT, 'pickups refused'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION refuse_pickups() RETURNS trigger"
-        " AS $$ BEGIN RAISE EXCEPTION 'pickups refused'; END $$ LANGUAGE plpgsql",
-        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
-        " FOR EACH ROW EXECUTE FUNCTION refuse_pickups()",
-    ],
-}
-
-
-ALLOW_PICKUPS = {
-    "sqlite": ["DROP TRIGGER refuse_pickups"],
-    "postgresql": ["DROP TRIGGER refuse_pickups ON pickups", "DROP FUNCTION refuse_pickups()"],
-}
-
-
-@pytest.fixture
-def refused_pickups(services: Services) -> Iterator[None]:
-    """The database refuses every pickup row: a failure after the CA has signed.
-    (The PostgreSQL schema outlives the test, so the trigger is dropped again.)"""
-    dialect = services.engine.dialect.name
-    with services.engine.begin() as connection:
-        for statement in REFUSE_PICKUPS[dialect]:
-            connection.execute(text(statement))
-    yield
-    with services.engine.begin() as connection:
-        for statement in ALLOW_PICKUPS[dialect]:
-            connection.execute(text(statement))
 
 
 @pytest.mark.usefixtures("refused_pickups")
