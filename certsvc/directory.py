@@ -14,6 +14,7 @@ from certsvc import audit
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.domain import identifiers
+from certsvc.domain.certificates import CertState
 from certsvc.errors import Conflict, InputError, NotFound
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.db import SessionFactory, transaction
@@ -230,7 +231,7 @@ class Directory:
             held = session.scalar(
                 select(Certificate.serial).where(
                     Certificate.subscriber_id == subscriber.id,
-                    Certificate.state.in_(("pending", "issued")),
+                    Certificate.state.in_((CertState.PENDING, CertState.ISSUED)),
                 )
             )
             if held is not None:

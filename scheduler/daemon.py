@@ -26,11 +26,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from certsvc.app import Services
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport
-from scheduler.jobs import NightlyReport, run_nightly
+from scheduler.jobs import NightlyParts, NightlyReport, run_nightly
 from scheduler.leader import LeaderLock, leader_lock_for
 
 log = get_logger("scheduler.daemon")
 NIGHTLY_JOB, DEFERRED_JOB, DRAIN_JOB = "nightly", "nightly-deferred", "outbox-drain"
+
+
+def nightly_parts(services: Services) -> NightlyParts:
+    """The parts the nightly job uses, taken from the composition root (entry points only)."""
+    return NightlyParts(
+        services.lifecycle.parts, services.maintenance, services.crls, services.outbox
+    )
 
 
 class SchedulerDaemon:
@@ -72,7 +79,7 @@ class SchedulerDaemon:
         if not self.leader.acquire():
             log.info("scheduler.standby", job=NIGHTLY_JOB)
             return None
-        report = run_nightly(self.services)
+        report = run_nightly(nightly_parts(self.services))
         if report.deferred_until is not None:
             self.scheduler.add_job(
                 self.nightly_job,
@@ -101,7 +108,7 @@ def start_in_background(services: Services) -> Callable[[], None]:
     """Run the scheduler on a background thread beside another service (``certsvc run``);
     returns the function that stops it and releases the leader lock."""
     scheduler = BackgroundScheduler(timezone=services.settings.zone, executors=one_at_a_time())
-    leader = leader_lock_for(services)
+    leader = leader_lock_for(services.engine, services.settings)
     SchedulerDaemon(services, leader, scheduler).install()
     scheduler.start()
     log.info("scheduler.start", nightly_at=services.settings.scheduler.nightly_at)
@@ -117,7 +124,7 @@ def start_in_background(services: Services) -> Callable[[], None]:
 def run_forever(services: Services) -> None:
     """Block running the scheduler until SIGINT/SIGTERM; the leader lock goes with us."""
     scheduler = BlockingScheduler(timezone=services.settings.zone, executors=one_at_a_time())
-    leader = leader_lock_for(services)
+    leader = leader_lock_for(services.engine, services.settings)
     SchedulerDaemon(services, leader, scheduler).install()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

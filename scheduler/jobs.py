@@ -1,4 +1,5 @@
-"""The nightly job: a plain function of (database, clock, config), bundled as ``Services``.
+"""The nightly job: a plain function of the parts it uses (``NightlyParts``), which the
+entry points (``certsvc nightly``, the scheduler daemon) build from the composition root.
 
 One run, for every business date not yet done (in order, up to today):
 
@@ -24,11 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from certsvc.app import Services
 from certsvc.audit import Actor
+from certsvc.domain.certificates import CertState
+from certsvc.domain.maintenance import MaintenanceCalendar
 from certsvc.errors import CertsvcError, ConfigError
+from certsvc.feed.crl import CRLPublisher
+from certsvc.lifecycle import expiry, reconcile
+from certsvc.lifecycle.parts import Parts
 from certsvc.logging import get_logger
-from certsvc.notify.drain import DrainReport
+from certsvc.notify.drain import DrainReport, OutboxDrainer
 from certsvc.notify.outbox import enqueue_many
 from certsvc.notify.reminders import DueReminder, due_on
 from certsvc.storage.db import transaction
@@ -37,6 +42,17 @@ from certsvc.storage.models import Certificate, JobRun
 log = get_logger("scheduler.nightly")
 NIGHTLY = "nightly"
 SCHEDULER = Actor("scheduler")
+
+
+@dataclass(frozen=True)
+class NightlyParts:
+    """What a nightly run works with: the lifecycle's parts (sessions, CA adapter, clock,
+    settings), the maintenance calendar, the CRL publisher and the outbox drainer."""
+
+    lifecycle: Parts
+    maintenance: MaintenanceCalendar
+    crls: CRLPublisher
+    outbox: OutboxDrainer
 
 
 @dataclass
@@ -86,25 +102,26 @@ class NightlyReport:
         }
 
 
-def run_nightly(services: Services, *, dry_run: bool = False, drain: bool = True) -> NightlyReport:
-    """Run (or preview) the nightly job at ``services.clock.now()``."""
-    now = services.clock.now()
-    window = services.maintenance.window_at(now)
+def run_nightly(parts: NightlyParts, *, dry_run: bool = False, drain: bool = True) -> NightlyReport:
+    """Run (or preview) the nightly job at the parts' ``clock.now()``."""
+    lifecycle = parts.lifecycle
+    now = lifecycle.clock.now()
+    window = parts.maintenance.window_at(now)
     if window is not None:
         log.info("nightly.deferred", until=window.ends_at.isoformat())
         return NightlyReport(dry_run=dry_run, deferred_until=window.ends_at)
-    today = now.astimezone(services.settings.zone).date()
-    with services.sessions() as session:
-        dates = pending_dates(session, today, services.settings.scheduler.max_catch_up_days)
+    today = now.astimezone(lifecycle.settings.zone).date()
+    with lifecycle.sessions() as session:
+        dates = pending_dates(session, today, lifecycle.settings.scheduler.max_catch_up_days)
     report = NightlyReport(business_dates=dates, dry_run=dry_run)
     if dates and dry_run:
-        _preview(services, report, today, now)
+        _preview(lifecycle, report, today, now)
     elif dates:
-        _act_on_now(services, report)
+        _act_on_now(parts, report)
         for day in dates:
-            _plan_date(services, report, day, today, started_at=now)
+            _plan_date(lifecycle, report, day, today, started_at=now)
     if drain and not dry_run:
-        report.drain = services.outbox.drain()
+        report.drain = parts.outbox.drain()
     log.info(
         "nightly.run",
         dry_run=dry_run,
@@ -123,20 +140,20 @@ def pending_dates(session: Session, today: date, max_days: int) -> list[date]:
     return [first + timedelta(days=n) for n in range((today - first).days + 1)]
 
 
-def _act_on_now(services: Services, report: NightlyReport) -> None:
+def _act_on_now(parts: NightlyParts, report: NightlyReport) -> None:
     """Expire, revoke overdue, reconcile, refresh CRLs; a CA failure does not stop the rest."""
-    lifecycle = services.lifecycle
-    report.expired = lifecycle.expire_due(SCHEDULER)
+    lifecycle = parts.lifecycle
+    report.expired = expiry.expire_due(lifecycle.sessions, lifecycle.clock, SCHEDULER)
     try:
-        report.revoked = lifecycle.revoke_overdue(SCHEDULER)
+        report.revoked = expiry.revoke_overdue(lifecycle, SCHEDULER)
     except CertsvcError as exc:
         report.errors.append(f"revoke overdue: {exc}")
     try:
-        report.reconciled = lifecycle.reconcile(SCHEDULER).issued
+        report.reconciled = reconcile.reconcile(lifecycle, SCHEDULER).issued
     except CertsvcError as exc:
         report.errors.append(f"reconcile: {exc}")
     try:
-        report.crl_numbers = [crl.number for crl in services.crls.current()]
+        report.crl_numbers = [crl.number for crl in parts.crls.current()]
     except ConfigError:
         pass  # the CA publishes its own CRLs
     except CertsvcError as exc:
@@ -146,13 +163,13 @@ def _act_on_now(services: Services, report: NightlyReport) -> None:
 
 
 def _plan_date(
-    services: Services, report: NightlyReport, day: date, today: date, started_at: datetime
+    parts: Parts, report: NightlyReport, day: date, today: date, started_at: datetime
 ) -> None:
     """Queue ``day``'s reminders and record ``day`` as done, atomically."""
-    now = services.clock.now()
-    days_before = services.settings.reminders.days_before
+    now = parts.clock.now()
+    days_before = parts.settings.reminders.days_before
     try:
-        with transaction(services.sessions) as session:
+        with transaction(parts.sessions) as session:
             due = due_on(session, day, today, days_before)
             queued = enqueue_many(session, [reminder.message() for reminder in due], now)
             counts = {"reminders_planned": len(due), "reminders_queued": queued}
@@ -174,17 +191,17 @@ def _plan_date(
     report.reminders_queued += queued
 
 
-def _preview(services: Services, report: NightlyReport, today: date, now: datetime) -> None:
+def _preview(parts: Parts, report: NightlyReport, today: date, now: datetime) -> None:
     """What a real run would do now, read-only."""
-    days_before = services.settings.reminders.days_before
-    with services.sessions() as session:
+    days_before = parts.settings.reminders.days_before
+    with parts.sessions() as session:
         for day in report.business_dates:
             report.reminders.extend(due_on(session, day, today, days_before))
         report.expired = _serials(
-            session, Certificate.state == "issued", Certificate.invalid_from <= now
+            session, Certificate.state == CertState.ISSUED, Certificate.invalid_from <= now
         )
         report.revoked = _serials(
-            session, Certificate.state == "issued", Certificate.revoke_due_at <= now
+            session, Certificate.state == CertState.ISSUED, Certificate.revoke_due_at <= now
         )
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from certsvc.app import Services
+from certsvc.config import Settings
 from certsvc.logging import get_logger
 
 log = get_logger("scheduler.leader")
@@ -106,15 +106,14 @@ class FileLeaderLock:
             self._descriptor = None
 
 
-def leader_lock_for(services: Services) -> LeaderLock:
-    """The lock that fits the configured database."""
-    engine = services.engine
+def leader_lock_for(engine: Engine, settings: Settings) -> LeaderLock:
+    """The lock that fits the configured database (``settings`` place a lock file)."""
     if engine.dialect.name == "postgresql":
         return PostgresLeaderLock(engine)
-    configured = services.settings.scheduler.lock_file
+    configured = settings.scheduler.lock_file
     if configured:
-        return FileLeaderLock(services.settings.path(configured, ""))
+        return FileLeaderLock(settings.path(configured, ""))
     database = engine.url.database
     if database and database != ":memory:":
         return FileLeaderLock(Path(f"{database}.scheduler.lock"))
-    return FileLeaderLock(services.settings.home_dir / "scheduler.lock")
+    return FileLeaderLock(settings.home_dir / "scheduler.lock")

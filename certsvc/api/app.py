@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from certsvc import __version__
 from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
-from certsvc.api.guards import RequestGuard
+from certsvc.api.guards import GuardParts, RequestGuard
 from certsvc.app import Services
 
 
@@ -33,7 +33,15 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(allowlist.router)
     app.include_router(ocsp.router)
     app.include_router(v1.router())
-    app.add_middleware(RequestGuard, services=services)
+    limits = services.settings.limits
+    guard = GuardParts(
+        limits.max_body_bytes,
+        services.maintenance,
+        services.clock,
+        services.tokens,
+        services.idempotency,
+    )
+    app.add_middleware(RequestGuard, parts=guard)
     gateway = services.gateway
     app.add_middleware(CheckFastPath, checker=gateway.checker, access=gateway.access)
     return app

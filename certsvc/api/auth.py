@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from certsvc.access.feed_tokens import FORBIDDEN, UNAUTHORIZED
 from certsvc.access.tokens import Principal
 from certsvc.api.deps import gateway_of, services_of
-from certsvc.app import Services
 from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `certsvc token create`.")
@@ -64,7 +63,6 @@ async def feed_reader(
 
 Operator = Annotated[Principal, Depends(allow(*OPERATORS))]
 Admin = Annotated[Principal, Depends(allow("admin"))]
-ServicesDep = Annotated[Services, Depends(services_of)]
 
 
 def own_tenant(caller: Principal, company_number: str, kind: str, key: str) -> None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from certsvc.access.idempotency import StoredAnswer
+from certsvc.access.idempotency import IdempotencyStore, StoredAnswer
+from certsvc.access.tokens import Tokens
 from certsvc.api.problems import for_error, problem
-from certsvc.app import Services
+from certsvc.clock import Clock
+from certsvc.domain.maintenance import MaintenanceCalendar
 from certsvc.errors import CertsvcError, InputError
 
 Scope = MutableMapping[str, Any]
@@ -36,12 +39,23 @@ class _TooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class GuardParts:
+    """What the guard checks a request against; the app factory hands them over."""
+
+    max_body_bytes: int
+    maintenance: MaintenanceCalendar
+    clock: Clock
+    tokens: Tokens
+    idempotency: IdempotencyStore
+
+
 class RequestGuard:
     """Body cap (413), maintenance (503 + Retry-After), idempotent POST replay."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, parts: GuardParts) -> None:
         self.app = app
-        self.services = services
+        self.parts = parts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,9 +65,9 @@ class RequestGuard:
             _refuse_nul(scope)
             body = await self._read_body(scope, receive)
             if scope["method"] not in READS and not scope["path"].startswith(FEED_PREFIXES):
-                self.services.maintenance.guard(self.services.clock.now())
+                self.parts.maintenance.guard(self.parts.clock.now())
         except _TooLarge:
-            cap = self.services.settings.limits.max_body_bytes
+            cap = self.parts.max_body_bytes
             await problem(413, "payload-too-large", f"request body over {cap} bytes")(
                 scope, receive, send
             )
@@ -69,7 +83,7 @@ class RequestGuard:
             await self.app(scope, replay, send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        cap = self.services.settings.limits.max_body_bytes
+        cap = self.parts.max_body_bytes
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > cap):
             raise _TooLarge
@@ -91,9 +105,9 @@ class RequestGuard:
     async def _idempotent(
         self, scope: Scope, receive: Receive, send: Send, key: str, body: bytes
     ) -> None:
-        store = self.services.idempotency
+        store = self.parts.idempotency
         token = _bearer(scope)
-        if token is None or not await run_in_threadpool(self.services.tokens.is_active, token):
+        if token is None or not await run_in_threadpool(self.parts.tokens.is_active, token):
             await self.app(scope, receive, send)  # the route answers 401
             return
         digest = store.request_hash(scope["method"], scope["path"], body)

@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.options import ValueChoice
 from certsvc.cli.output import SUMMARY_COLUMNS, print_certificate, print_json, print_table
+from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
 from certsvc.lifecycle.operations import CsrKey, Issued, KeySource, ServerKey, list_views
@@ -126,13 +128,15 @@ def issue(cli: CliContext, company_number: str, user_id: str, delivery: KeyDeliv
 @cert.command("renew")
 @click.argument("serial")
 @key_options
-@click.option(
-    "--revoke-old", type=click.Choice(["now", "on-pickup"]), help="Default: keep the old one valid."
-)
+@click.option("--revoke-old", type=ValueChoice(RevokeOld), help="Default: keep the old one valid.")
 @click.option("--ticket", help="Ticket reference for the audit trail.")
 @pass_cli
 def renew(
-    cli: CliContext, serial: str, delivery: KeyDelivery, revoke_old: str | None, ticket: str | None
+    cli: CliContext,
+    serial: str,
+    delivery: KeyDelivery,
+    revoke_old: RevokeOld | None,
+    ticket: str | None,
 ) -> None:
     """Issue a successor of SERIAL for the same subscriber."""
     key = delivery.key_source()
@@ -143,18 +147,18 @@ def renew(
 
 @cert.command("reissue")
 @click.argument("serial")
-@click.option("--reason", required=True, type=click.Choice(["pc-change", "user-change"]))
+@click.option("--reason", required=True, type=ValueChoice(ReissueReason))
 @click.option("--new-email", help="The new user's e-mail (user change).")
-@click.option("--revoke-old", type=click.Choice(["now", "on-pickup"]), help="Default from config.")
+@click.option("--revoke-old", type=ValueChoice(RevokeOld), help="Default from config.")
 @click.option("--ticket", help="Ticket reference for the audit trail.")
 @key_options
 @pass_cli
 def reissue(
     cli: CliContext,
     serial: str,
-    reason: str,
+    reason: ReissueReason,
     new_email: str | None,
-    revoke_old: str | None,
+    revoke_old: RevokeOld | None,
     ticket: str | None,
     delivery: KeyDelivery,
 ) -> None:
@@ -203,14 +207,14 @@ def show(cli: CliContext, serial: str, as_json: bool, as_pem: bool) -> None:
 
 @cert.command("list")
 @click.option("--company", help="Only this tenant.")
-@click.option("--state", type=click.Choice(["pending", "issued", "revoked", "expired"]))
+@click.option("--state", type=ValueChoice(CertState))
 @click.option("--expiring-within", type=int, help="Expiry date within DAYS days from today.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def list_(
     cli: CliContext,
     company: str | None,
-    state: str | None,
+    state: CertState | None,
     expiring_within: int | None,
     as_json: bool,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from functools import cached_property
 
 import click
@@ -35,8 +36,6 @@ class CliContext:
 
     def actor(self, ticket: str | None = None) -> Actor:
         """Operators on the box act as ``cli:<login name>``."""
-        import getpass  # noqa: PLC0415 - only needed for changes
-
         return Actor(f"cli:{getpass.getuser()}", ticket)
 
 

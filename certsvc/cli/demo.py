@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.run import write_gateway_files
 from certsvc.directory import NewSubscriber
+from certsvc.domain.certificates import ReissueReason, RevokeOld
 from certsvc.errors import Conflict
 from certsvc.lifecycle.operations import CsrKey
 
@@ -44,7 +45,7 @@ def demo(cli: CliContext) -> None:
     click.echo(f"issued   {first.certificate.serial} (expires {first.certificate.expiry_date})")
     serial = first.certificate.serial or ""
     second = services.lifecycle.reissue(
-        serial, "pc-change", CsrKey(browser_csr()), actor, revoke_old="now"
+        serial, ReissueReason.PC_CHANGE, CsrKey(browser_csr()), actor, revoke_old=RevokeOld.NOW
     )
     click.echo(f"reissued {second.certificate.serial}; {serial} revoked (superseded)")
     chain, bundle = write_gateway_files(services, services.settings.home_dir)

@@ -12,7 +12,21 @@ from typing import Any
 
 import click
 
+from certsvc.cli import (
+    ca,
+    ca_ops,
+    cert,
+    demo,
+    directory,
+    gateway,
+    run,
+    serve,
+    setup,
+    token,
+)
 from certsvc.cli.context import CliContext
+from certsvc.cli.maintenance import maintenance
+from certsvc.cli.scheduling import nightly, outbox, scheduler
 from certsvc.config import CONFIG_ENV
 from certsvc.errors import (
     CAError,
@@ -68,21 +82,6 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    from certsvc.cli import (  # noqa: PLC0415 - import cycle
-        ca,
-        ca_ops,
-        cert,
-        demo,
-        directory,
-        gateway,
-        run,
-        serve,
-        setup,
-        token,
-    )
-    from certsvc.cli.maintenance import maintenance  # noqa: PLC0415 - import cycle
-    from certsvc.cli.scheduling import nightly, outbox, scheduler  # noqa: PLC0415 - import cycle
-
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
     operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)

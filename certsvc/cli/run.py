@@ -7,7 +7,6 @@ keeps the CRLs and the allowlist current) with the scheduler beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,8 +16,7 @@ from certsvc.agent.layout import CHAIN, CRL_BUNDLE, write_atomically
 from certsvc.app import Services
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.feed.crl import bundle_pem
-
-Stop = Callable[[], None]
+from scheduler.daemon import start_in_background
 
 
 def write_gateway_files(services: Services, directory: Path) -> tuple[Path, Path]:
@@ -32,18 +30,15 @@ def write_gateway_files(services: Services, directory: Path) -> tuple[Path, Path
     return chain_path, bundle_path
 
 
-def start_scheduler(services: Services) -> tuple[str, Stop]:
-    """Start the scheduler daemon (nightly run, outbox drain) beside HTTP; return a note
-    for the operator and how to stop it. With several instances the leader lock lets one act."""
-    from scheduler.daemon import start_in_background  # noqa: PLC0415 - scheduler imports services
-
+def scheduler_note(services: Services) -> str:
+    """What the scheduler daemon started beside HTTP will do (nightly run, outbox drain).
+    With several instances the leader lock lets one act."""
     rules = services.settings.scheduler
-    note = (
+    return (
         f"scheduler:                     nightly run at {rules.nightly_at} "
         f"({services.settings.business.timezone}), outbox drain every "
         f"{rules.drain_interval_seconds} s"
     )
-    return note, start_in_background(services)
 
 
 @click.command("run")
@@ -61,7 +56,6 @@ def run(cli: CliContext, host: str | None, port: int | None) -> None:
     chosen_host, chosen_port = host or http.host, http.port if port is None else port
     url = base_url(services, chosen_host, chosen_port)
     chain, bundle = write_gateway_files(services, services.settings.home_dir)
-    note, stop_scheduler = start_scheduler(services)
     for line in (
         f"certsvc running on {url}  (health {url}/healthz, metrics {url}/metrics)",
         f"CRL bundle for ssl_crl:        {url}/crl/bundle.pem  (snapshot: {bundle})",
@@ -72,9 +66,11 @@ def run(cli: CliContext, host: str | None, port: int | None) -> None:
         "gateway token (allowlist, check): certsvc token create --role gateway --name NAME",
         f"gateway config:                certsvc gateway-config nginx --certsvc-url {url} "
         "--token-file F",
-        note,
+        scheduler_note(services),
     ):
         click.echo(line)
+    # started after the notes: its log lines (stderr) never split one of them
+    stop_scheduler = start_in_background(services)
     try:
         serve(services, chosen_host, chosen_port)
     finally:

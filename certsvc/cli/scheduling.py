@@ -12,6 +12,8 @@ from certsvc.cli.options import now_option
 from certsvc.cli.output import print_json, print_table
 from certsvc.clock import FixedClock
 from certsvc.notify.drain import DrainReport, list_messages
+from scheduler.daemon import nightly_parts, run_forever
+from scheduler.jobs import run_nightly
 
 OUTBOX_COLUMNS = (
     "id",
@@ -42,9 +44,7 @@ def _services_at(cli: CliContext, now: datetime | None) -> Services:
 @pass_cli
 def nightly(cli: CliContext, now: datetime | None, dry_run: bool, as_json: bool) -> None:
     """Run the nightly job once: reminders, expiry, overdue revocations, CRL, outbox."""
-    from scheduler.jobs import run_nightly  # noqa: PLC0415 - scheduler imports services
-
-    report = run_nightly(_services_at(cli, now), dry_run=dry_run)
+    report = run_nightly(nightly_parts(_services_at(cli, now)), dry_run=dry_run)
     if as_json:
         print_json(report.to_dict())
         return
@@ -122,8 +122,6 @@ def list_(cli: CliContext, status: str | None, limit: int, as_json: bool) -> Non
 @pass_cli
 def scheduler(cli: CliContext) -> None:
     """Run the scheduler daemon (nightly job, outbox drain) until interrupted."""
-    from scheduler.daemon import run_forever  # noqa: PLC0415 - scheduler imports services
-
     run_forever(cli.services)
 
 

@@ -89,12 +89,6 @@ class RevocationReason(enum.Enum):
         return x509.ReasonFlags(self.value)
 
 
-REISSUE_REASONS = {
-    "pc-change": RevocationReason.superseded,
-    "user-change": RevocationReason.affiliationChanged,
-}
-
-
 def load_csr(pem: bytes | str) -> x509.CertificateSigningRequest:
     """Parse a PEM CSR and check its proof of possession (the self-signature)."""
     data = pem.encode() if isinstance(pem, str) else pem

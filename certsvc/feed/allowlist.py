@@ -25,6 +25,7 @@ from typing import NamedTuple
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial, parse_serial
 from certsvc.storage.models import Certificate, FeedChange
 
@@ -154,7 +155,7 @@ class AllowlistIndex:
     def _load(self, session: Session) -> None:
         version = _max_version(session)
         self._clear()
-        query = select(*COLUMNS).where(Certificate.state == "issued")
+        query = select(*COLUMNS).where(Certificate.state == CertState.ISSUED)
         collecting = gc.isenabled()
         gc.disable()  # nothing here makes cycles; collections over a growing heap only cost
         try:
@@ -180,7 +181,9 @@ class AllowlistIndex:
             for sha256 in batch:
                 self._drop(sha256)
             rows = session.execute(
-                select(*COLUMNS).where(Certificate.sha256.in_(batch), Certificate.state == "issued")
+                select(*COLUMNS).where(
+                    Certificate.sha256.in_(batch), Certificate.state == CertState.ISSUED
+                )
             )
             for row in rows:
                 entry = _entry(row)

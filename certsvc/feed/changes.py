@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from certsvc.domain.certificates import CertState
 from certsvc.storage.models import Certificate, FeedChange, FeedPrune
 
 MAX_CHANGES = 10_000
@@ -71,7 +72,7 @@ def delta(session: Session, since: int, upto: int, now: datetime, limit: int) ->
     version = changes[-1].version if more else upto
     lapsed = session.execute(
         select(Certificate.serial, Certificate.sha256, Certificate.sha1).where(
-            Certificate.state == "issued", Certificate.invalid_from <= now
+            Certificate.state == CertState.ISSUED, Certificate.invalid_from <= now
         )
     ).all()
     gone = [

@@ -11,52 +11,23 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, CRLSigner, MirroredCRL, RevokedEntry
 from certsvc.clock import Clock
 from certsvc.config import CRLMirrorSettings, CRLSettings
+from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import ConfigError
+from certsvc.feed.crl_mirror import CRLMirror
+from certsvc.feed.crl_store import CRLFile, as_file, latest
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, PublishedCRL
 
-if TYPE_CHECKING:
-    from certsvc.feed.crl_mirror import CRLMirror
-
 FETCH_BATCH = 10_000
-
-
-@dataclass(frozen=True)
-class CRLFile:
-    """A published CRL as served."""
-
-    ca_name: str
-    number: int
-    this_update: datetime
-    next_update: datetime
-    der: bytes
-
-    @property
-    def pem(self) -> bytes:
-        crl = x509.load_der_x509_crl(self.der)
-        return crl.public_bytes(serialization.Encoding.PEM)
-
-
-def latest(session: Session, ca_name: str) -> PublishedCRL | None:
-    return session.scalar(
-        select(PublishedCRL)
-        .where(PublishedCRL.ca_name == ca_name)
-        .order_by(PublishedCRL.number.desc())
-        .limit(1)
-    )
 
 
 def needs_refresh(
@@ -107,7 +78,7 @@ def current(
         if stored is None or needs_refresh(session, stored, now, rules):
             files.append(publish(session, signer, ca_name, now, rules))
         else:
-            files.append(_as_file(stored))
+            files.append(as_file(stored))
     return files
 
 
@@ -116,13 +87,9 @@ def bundle_pem(files: list[CRLFile]) -> bytes:
     return b"".join(crl_file.pem for crl_file in files)
 
 
-def _as_file(row: PublishedCRL) -> CRLFile:
-    return CRLFile(row.ca_name, row.number, row.this_update, row.next_update, row.der)
-
-
 _REVOKED = text(
     "SELECT serial, revoked_at, revocation_reason FROM certificates"
-    " WHERE ca_name = :ca_name AND state = 'revoked' AND crl_final = :final"
+    " WHERE ca_name = :ca_name AND state = :revoked AND crl_final = :final"
 )
 
 
@@ -133,7 +100,9 @@ def _revoked_entries(session: Session, ca_name: str) -> Iterator[RevokedEntry]:
     through the ORM's type layer would cost more than signing them.
     """
     statement = _REVOKED.execution_options(yield_per=FETCH_BATCH)
-    rows = session.connection().execute(statement, {"ca_name": ca_name, "final": False})
+    rows = session.connection().execute(
+        statement, {"ca_name": ca_name, "revoked": CertState.REVOKED.value, "final": False}
+    )
     reasons = {reason.value: reason for reason in RevocationReason}
     for serial, revoked_at, reason in rows:
         yield RevokedEntry(int(serial, 16), _as_utc(revoked_at), reasons[reason])
@@ -165,7 +134,7 @@ def _retire_expired_entries(session: Session, ca_name: str, this_update: datetim
         update(Certificate)
         .where(
             Certificate.ca_name == ca_name,
-            Certificate.state == "revoked",
+            Certificate.state == CertState.REVOKED,
             Certificate.crl_final.is_(False),
             Certificate.not_after < this_update,
         )
@@ -192,8 +161,6 @@ class CRLPublisher:
         self.mirror_settings = mirror_settings or CRLMirrorSettings()
 
     def mirror(self) -> CRLMirror:
-        from certsvc.feed.crl_mirror import CRLMirror  # noqa: PLC0415 - imports this module
-
         return CRLMirror(self.sessions, self.adapter, self.clock, self.mirror_settings)
 
     def signer(self) -> CRLSigner:

@@ -22,7 +22,7 @@ from ca_adapters.base import CAAdapter, MirroredCRL
 from certsvc.clock import Clock
 from certsvc.config import CRLMirrorSettings
 from certsvc.errors import CAUnavailable
-from certsvc.feed.crl import CRLFile, _as_file, latest
+from certsvc.feed.crl_store import CRLFile, as_file, latest
 from certsvc.logging import get_logger
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, MirroredCRLSource, PublishedCRL
@@ -72,7 +72,7 @@ class CRLMirror:
         names = [status.ca_name for status in statuses if status.ca_name]
         with self.sessions() as session:
             rows = [latest(session, name) for name in dict.fromkeys(names)]
-        files = [_as_file(row) for row in rows if row is not None]
+        files = [as_file(row) for row in rows if row is not None]
         return sorted(files, key=lambda crl_file: crl_file.ca_name != "root")
 
     def refresh(self, source: MirroredCRL, *, force: bool = True) -> list[MirrorStatus]:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from ca_adapters.base import CRLSigner, OCSPStatus
 from certsvc.clock import Clock
+from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 from certsvc.storage.db import SessionFactory
@@ -122,9 +123,9 @@ class OCSPResponder:
                     Certificate.state, Certificate.revoked_at, Certificate.revocation_reason
                 ).where(Certificate.serial == format_serial(serial))
             ).first()
-        if row is None or row.state not in ("issued", "expired", "revoked"):
+        if row is None or row.state not in (CertState.ISSUED, CertState.EXPIRED, CertState.REVOKED):
             return OCSPStatus(ocsp.OCSPCertStatus.UNKNOWN)
-        if row.state != "revoked":
+        if row.state is not CertState.REVOKED:
             return OCSPStatus(ocsp.OCSPCertStatus.GOOD)
         reason = RevocationReason(row.revocation_reason or "unspecified")
         return OCSPStatus(ocsp.OCSPCertStatus.REVOKED, row.revoked_at, reason)

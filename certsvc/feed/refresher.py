@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from certsvc.clock import Clock
 from certsvc.errors import CertsvcError
-from certsvc.feed.crl import CRLFile, CRLPublisher
+from certsvc.feed.crl import CRLPublisher
+from certsvc.feed.crl_store import CRLFile
 from certsvc.feed.metrics import GatewayMetrics
 from certsvc.logging import get_logger
 

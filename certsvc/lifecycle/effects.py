@@ -8,32 +8,33 @@ vanish together with the change; nothing is sent before the commit.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from certsvc import audit
 from certsvc.audit import Actor
+from certsvc.domain.certificates import CertState, Issuance
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import Conflict
 from certsvc.feed.version import record_change
 from certsvc.lifecycle.orders import Order
 from certsvc.notify.outbox import enqueue
 from certsvc.storage import certificates as records
-from certsvc.storage.certificates import ISSUED, REVOKED, SubscriberRef
+from certsvc.storage.certificates import SubscriberRef
 from certsvc.storage.models import Certificate
 
 
-def record_issued(session: Session, values: dict[str, Any], order: Order, now: datetime) -> None:
+def record_issued(session: Session, issuance: Issuance, order: Order, now: datetime) -> None:
     """The allowlist entry, the audit event and the mail of a newly issued certificate."""
-    serial, subscriber = values["serial"], order.subscriber
-    record_change(session, "add", serial, values["sha256"], now)
+    record, subscriber = issuance.record, order.subscriber
+    serial = record.serial
+    record_change(session, "add", serial, record.sha256, now)
     after = {
-        "state": ISSUED,
-        "expiry_date": str(values["expiry_date"]),
-        "sha256": values["sha256"],
+        "state": CertState.ISSUED.value,
+        "expiry_date": str(record.expiry_date),
+        "sha256": record.sha256,
     }
     if order.predecessor is not None:
         after["replaces"] = order.predecessor.serial
@@ -50,7 +51,7 @@ def record_issued(session: Session, values: dict[str, Any], order: Order, now: d
     if order.key_lost:
         return  # revoked in the same transaction: a mail would offer a useless certificate
     kind = f"{action}d" if action.endswith("e") else f"{action}ed"
-    notify(session, kind, serial, subscriber, values, now)
+    notify(session, kind, serial, subscriber, (record.expiry_date, None), now)
 
 
 def mark_revoked(
@@ -69,9 +70,9 @@ def mark_revoked(
     """
     changed = session.execute(
         update(Certificate)
-        .where(Certificate.id == row.id, Certificate.state == ISSUED)
+        .where(Certificate.id == row.id, Certificate.state == CertState.ISSUED)
         .values(
-            state=REVOKED,
+            state=CertState.REVOKED,
             revoked_at=now,
             revocation_reason=reason.value,
             revoke_due_at=None,
@@ -91,13 +92,12 @@ def mark_revoked(
         now,
         company_number=subscriber.company_number,
         serial=serial,
-        before={"state": ISSUED},
-        after={"state": REVOKED, "reason": reason.value},
+        before={"state": CertState.ISSUED.value},
+        after={"state": CertState.REVOKED.value, "reason": reason.value},
     )
     if not mail:
         return
-    values = {"expiry_date": row.expiry_date, "revocation_reason": reason.value}
-    notify(session, "certificate.revoked", serial, subscriber, values, now)
+    notify(session, "certificate.revoked", serial, subscriber, (row.expiry_date, reason), now)
 
 
 def notify(
@@ -105,10 +105,12 @@ def notify(
     kind: str,
     serial: str,
     subscriber: SubscriberRef,
-    values: dict[str, Any],
+    facts: tuple[date | None, RevocationReason | None],
     now: datetime,
 ) -> None:
-    """Queue the event mail to the subscriber in the change's own transaction."""
+    """Queue the event mail to the subscriber in the change's own transaction;
+    ``facts`` are the expiry date and (for a revocation) the reason the mail names."""
+    expiry_date, reason = facts
     enqueue(
         session,
         channel="mail",
@@ -122,8 +124,8 @@ def notify(
             "user_id": subscriber.user_id,
             "display_name": subscriber.display_name,
             "locale": subscriber.locale,
-            "expiry_date": str(values.get("expiry_date")),
-            "revocation_reason": values.get("revocation_reason"),
+            "expiry_date": str(expiry_date),
+            "revocation_reason": reason.value if reason else None,
         },
         at=now,
     )

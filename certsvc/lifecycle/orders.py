@@ -1,5 +1,5 @@
 """The values an issuance is made of: where the key comes from, what is being replaced,
-and what comes back. Shared by ``lifecycle`` and ``upkeep``."""
+and what comes back. Shared by the operations, the recording and ``reconcile``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from certsvc.audit import Actor
+from certsvc.domain.certificates import RevokeOld
 from certsvc.domain.policy import PublicKey, RevocationReason
 from certsvc.lifecycle import server_keys as delivery
 from certsvc.lifecycle.views import CertificateView
@@ -30,6 +31,19 @@ class ServerKey:
 
 
 KeySource = CsrKey | ServerKey
+
+
+@dataclass(frozen=True)
+class Handover:
+    """How the subscriber gets a new certificate: from the caller (CLI, a pickup being
+    redeemed), or waiting for pickup; ``mail_link`` writes the pickup link and its mail in
+    the issuing transaction whenever the certificate waits for pickup (HTTP)."""
+
+    awaiting_pickup: bool = False
+    mail_link: bool = False
+
+
+DIRECT = Handover()
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ class Predecessor:
     id: int
     serial: str
     action: str  # renew | reissue
-    revoke_old: str | None  # None (stays valid) | now | on-pickup
+    revoke_old: RevokeOld | None  # None: stays valid
     reason: RevocationReason
 
 
@@ -89,6 +103,8 @@ class Order:
     predecessor: Predecessor | None
     awaiting_pickup: bool
     revoke_failed: bool = False
+    mail_link: bool = False
+    """Write a pickup link (and its mail) with the certificate when it awaits pickup."""
     key_lost: bool = False
     """certsvc made the key and it died with a lost CA answer: the certificate is recorded
     revoked (``cessationOfOperation``) and nobody is mailed about its issue."""

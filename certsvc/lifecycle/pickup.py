@@ -10,50 +10,36 @@ revokes an ``on-pickup`` predecessor.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from certsvc import audit
 from certsvc.access.accounts import Accounts, Login, subscriber_actor
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.directory import change_email, get_subscriber
-from certsvc.domain.policy import REISSUE_REASONS, check_public_key, load_csr
+from certsvc.domain.certificates import CertState, ReissueReason
+from certsvc.domain.policy import check_public_key, load_csr
 from certsvc.errors import Conflict, InputError, NotFound
 from certsvc.lifecycle.operations import CsrKey, Issued, KeySource, Lifecycle, ServerKey
+from certsvc.lifecycle.orders import Handover
+from certsvc.lifecycle.pickup_links import (
+    Deferred,
+    LinkTarget,
+    PickupTicket,
+    create_link,
+    digest,
+)
 from certsvc.lifecycle.views import CertificateView
-from certsvc.notify.outbox import enqueue
-from certsvc.storage.certificates import ISSUED
+from certsvc.storage.certificates import subscriber_ref_of
 from certsvc.storage.db import SessionFactory, transaction
-from certsvc.storage.models import Certificate, Pickup, Subscriber
+from certsvc.storage.models import Certificate, Pickup
+
+__all__ = ["Collected", "Deferred", "PickupInfo", "PickupTicket", "Pickups"]
 
 ACTIONS = ("issue", "renew", "reissue")
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """An issuance that waits for the subscriber's key (``predecessor`` for renew/reissue)."""
-
-    action: str
-    predecessor: str | None = None
-    reason: str | None = None
-    revoke_old: str | None = None
-    new_email: str | None = None
-
-
-@dataclass(frozen=True)
-class PickupTicket:
-    """A created pickup; ``link`` carries the secret token and goes only into the mail."""
-
-    link: str
-    expires_at: datetime
-    action: str
 
 
 @dataclass(frozen=True)
@@ -71,14 +57,6 @@ class Collected:
     certificate: CertificateView
     certificate_pem: str
     pkcs12: bytes | None
-
-
-def _predecessor(deferred: Deferred | None) -> str | None:
-    return deferred.predecessor if deferred is not None else None
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Pickups:
@@ -102,12 +80,16 @@ class Pickups:
         """A link for an issued certificate that waits for pickup (or a fresh link)."""
         with transaction(self.sessions) as session:
             row = session.scalar(
-                select(Certificate).where(Certificate.serial == serial, Certificate.state == ISSUED)
+                select(Certificate).where(
+                    Certificate.serial == serial, Certificate.state == CertState.ISSUED
+                )
             )
             if row is None or row.picked_up_at is not None:
                 raise Conflict(f"certificate {serial} is not issued or was collected", serial)
             row.awaiting_pickup = True
-            return self._create(session, row.subscriber, "collect", by, certificate=row)
+            target = LinkTarget(certificate=(row.id, serial))
+            subscriber = subscriber_ref_of(row.subscriber)
+            return create_link(session, self.settings, subscriber, target, by, self.clock.now())
 
     def defer(
         self, company_number: str, user_id: str, deferred: Deferred, by: Actor
@@ -120,90 +102,17 @@ class Pickups:
                 raise Conflict(f"subscriber {user_id} is registered without a certificate")
             if deferred.new_email is not None:  # the new user gets the link
                 change_email(session, subscriber, deferred.new_email, by, self.clock.now())
-            return self._create(session, subscriber, deferred.action, by, deferred=deferred)
+            target = LinkTarget(deferred=deferred)
+            ref = subscriber_ref_of(subscriber)
+            return create_link(session, self.settings, ref, target, by, self.clock.now())
 
     def _check_deferred(self, deferred: Deferred) -> None:
         if deferred.action not in ACTIONS:
             raise InputError(f"pickup action must be one of {', '.join(ACTIONS)}", "action")
-        if deferred.action == "reissue" and deferred.reason not in REISSUE_REASONS:
+        if deferred.action == "reissue" and deferred.reason is None:
             raise InputError("reissue reason must be pc-change or user-change", "reason")
-        if deferred.reason == "user-change" and not deferred.new_email:
+        if deferred.reason is ReissueReason.USER_CHANGE and not deferred.new_email:
             raise InputError("a user change needs the new user's e-mail address", "new_email")
-
-    def _create(
-        self,
-        session: Session,
-        subscriber: Subscriber,
-        action: str,
-        by: Actor,
-        *,
-        certificate: Certificate | None = None,
-        deferred: Deferred | None = None,
-    ) -> PickupTicket:
-        token = secrets.token_urlsafe(32)
-        now = self.clock.now()
-        expires_at = now + timedelta(days=self.settings.pickup.valid_days)
-        session.add(
-            Pickup(
-                token_sha256=_digest(token),
-                subscriber=subscriber,
-                certificate=certificate,
-                action=action,
-                predecessor_serial=deferred.predecessor if deferred else None,
-                reason=deferred.reason if deferred else None,
-                revoke_old=deferred.revoke_old if deferred else None,
-                new_email=deferred.new_email if deferred else None,
-                actor=by.name,
-                ticket=by.ticket,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        link = f"{self.settings.pickup.link_base_url.rstrip('/')}/{token}"
-        audit.record(
-            session,
-            by,
-            "pickup.create",
-            now,
-            company_number=subscriber.tenant.company_number,
-            serial=certificate.serial if certificate else _predecessor(deferred),
-            after={
-                "user_id": subscriber.user_id,
-                "action": action,
-                "expires_at": expires_at.isoformat(),
-                "revoke_old": deferred.revoke_old if deferred else None,
-            },
-        )
-        self._mail(session, subscriber, certificate, link, expires_at, now)
-        return PickupTicket(link, expires_at, action)
-
-    def _mail(
-        self,
-        session: Session,
-        subscriber: Subscriber,
-        certificate: Certificate | None,
-        link: str,
-        expires_at: datetime,
-        now: datetime,
-    ) -> None:
-        enqueue(
-            session,
-            channel="mail",
-            kind="pickup.ready",
-            dedupe_key=f"pickup.ready:{_digest(link)}",
-            recipient=subscriber.email,
-            payload={
-                "company_number": subscriber.tenant.company_number,
-                "company_name": subscriber.tenant.name,
-                "user_id": subscriber.user_id,
-                "display_name": subscriber.display_name,
-                "locale": subscriber.locale,
-                "serial": certificate.serial if certificate else None,
-                "link": link,
-                "expires_at": expires_at.astimezone(self.settings.zone).isoformat(),
-            },
-            at=now,
-        )
 
     def show(self, token: str) -> PickupInfo:
         with self.sessions() as session:
@@ -240,7 +149,7 @@ class Pickups:
             check_public_key(load_csr(key.pem).public_key(), self.settings.policy)
 
     def _usable(self, session: Session, token: str) -> Pickup:
-        row = session.scalar(select(Pickup).where(Pickup.token_sha256 == _digest(token)))
+        row = session.scalar(select(Pickup).where(Pickup.token_sha256 == digest(token)))
         if row is None or row.used_at is not None or self.clock.now() >= row.expires_at:
             raise NotFound("pickup link", "unknown, used or expired")
         return row
@@ -286,13 +195,15 @@ class Pickups:
     ) -> Issued:
         lifecycle = self.lifecycle
         if deferred.action == "issue":
-            return lifecycle.issue(company, user_id, key, by, awaiting_pickup=True)
+            return lifecycle.issue(company, user_id, key, by, Handover(awaiting_pickup=True))
         predecessor = deferred.predecessor or ""
         if deferred.action == "renew":
             return lifecycle.renew(predecessor, key, by, revoke_old=deferred.revoke_old)
+        if deferred.reason is None:
+            raise InputError("reissue reason must be pc-change or user-change", "reason")
         return lifecycle.reissue(
             predecessor,
-            deferred.reason or "",
+            deferred.reason,
             key,
             by,
             revoke_old=deferred.revoke_old,

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from certsvc.storage.certificates import local_text
+from certsvc.domain.certificates import CertState, Issuance
+from certsvc.storage.certificates import SubscriberRef, local_text
 from certsvc.storage.models import Certificate
-
-_COLUMNS = (
-    "serial",
-    "sha256",
-    "sha1",
-    "state",
-    "email",
-    "subject",
-    "issuer",
-    "not_before",
-    "not_after",
-    "expiry_date",
-    "invalid_from",
-    "revoked_at",
-    "revocation_reason",
-    "awaiting_pickup",
-    "revoke_due_at",
-)
 
 
 @dataclass(frozen=True)
@@ -36,7 +18,7 @@ class CertificateView:
     serial: str | None
     sha256: str | None
     sha1: str | None
-    state: str
+    state: CertState
     company_number: str
     user_id: str
     email: str
@@ -57,44 +39,54 @@ class CertificateView:
         return asdict(self)
 
 
-def view_of(
-    values: Mapping[str, Any],
-    company_number: str,
-    user_id: str,
-    links: tuple[str | None, str | None],
-    zone: ZoneInfo,
+def issued_view(
+    issuance: Issuance, subscriber: SubscriberRef, replaces: str | None, zone: ZoneInfo
 ) -> CertificateView:
-    """Render certificate column values; ``links`` are the (replaces, superseded_by) serials."""
+    """Render a certificate just recorded as issued (nothing of it is revoked or due yet)."""
+    record = issuance.record
     return CertificateView(
-        serial=values.get("serial"),
-        sha256=values.get("sha256"),
-        sha1=values.get("sha1"),
-        state=values["state"],
-        company_number=company_number,
-        user_id=user_id,
-        email=values["email"],
-        subject=values.get("subject"),
-        issuer=values.get("issuer"),
-        not_before=local_text(values.get("not_before"), zone),
-        not_after=local_text(values.get("not_after"), zone),
-        expiry_date=local_text(values.get("expiry_date"), zone),
-        invalid_from=local_text(values.get("invalid_from"), zone),
-        revoked_at=local_text(values.get("revoked_at"), zone),
-        revocation_reason=values.get("revocation_reason"),
-        replaces=links[0],
-        superseded_by=links[1],
-        awaiting_pickup=bool(values.get("awaiting_pickup")),
-        revoke_old_due_at=local_text(values.get("revoke_due_at"), zone),
+        serial=record.serial,
+        sha256=record.sha256,
+        sha1=record.sha1,
+        state=CertState.ISSUED,
+        company_number=subscriber.company_number,
+        user_id=subscriber.user_id,
+        email=subscriber.email,
+        subject=record.subject,
+        issuer=record.issuer,
+        not_before=local_text(record.not_before, zone),
+        not_after=local_text(record.not_after, zone),
+        expiry_date=local_text(record.expiry_date, zone),
+        invalid_from=local_text(record.invalid_from, zone),
+        revoked_at=None,
+        revocation_reason=None,
+        replaces=replaces,
+        superseded_by=None,
+        awaiting_pickup=issuance.awaiting_pickup,
+        revoke_old_due_at=None,
     )
 
 
 def certificate_view(row: Certificate, zone: ZoneInfo) -> CertificateView:
     """Render a stored certificate (with its subscriber and links loaded)."""
-    values = {column: getattr(row, column) for column in _COLUMNS}
-    links = (
-        row.replaces.serial if row.replaces else None,
-        row.superseded_by.serial if row.superseded_by else None,
-    )
-    return view_of(
-        values, row.subscriber.tenant.company_number, row.subscriber.user_id, links, zone
+    return CertificateView(
+        serial=row.serial,
+        sha256=row.sha256,
+        sha1=row.sha1,
+        state=row.state,
+        company_number=row.subscriber.tenant.company_number,
+        user_id=row.subscriber.user_id,
+        email=row.email,
+        subject=row.subject,
+        issuer=row.issuer,
+        not_before=local_text(row.not_before, zone),
+        not_after=local_text(row.not_after, zone),
+        expiry_date=local_text(row.expiry_date, zone),
+        invalid_from=local_text(row.invalid_from, zone),
+        revoked_at=local_text(row.revoked_at, zone),
+        revocation_reason=row.revocation_reason,
+        replaces=row.replaces.serial if row.replaces else None,
+        superseded_by=row.superseded_by.serial if row.superseded_by else None,
+        awaiting_pickup=bool(row.awaiting_pickup),
+        revoke_old_due_at=local_text(row.revoke_due_at, zone),
     )

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from certsvc.domain.certificates import CertState
 from certsvc.notify.outbox import NewMessage
 from certsvc.storage.models import Certificate, Subscriber, Tenant
 
@@ -85,9 +86,9 @@ def due_on(
         .join(Tenant, Subscriber.tenant_id == Tenant.id)
         .outerjoin(successor, Certificate.superseded_by_id == successor.id)
         .where(
-            Certificate.state == "issued",
+            Certificate.state == CertState.ISSUED,
             Certificate.expiry_date.in_(expiry_dates),
-            or_(successor.id.is_(None), successor.state != "issued"),
+            or_(successor.id.is_(None), successor.state != CertState.ISSUED),
         )
         .order_by(Certificate.id)
     ).all()

@@ -7,22 +7,19 @@ parameters, so a local issuance is one short transaction of a handful of stateme
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ca_adapters.base import IssuedCertificate
-from certsvc.domain.fingerprints import format_serial, normalise_serial, sha1_hex, sha256_hex
-from certsvc.domain.policy import expiry_date_of, invalid_from_for
+from certsvc.domain.certificates import CertState, Issuance
+from certsvc.domain.fingerprints import normalise_serial
 from certsvc.errors import Conflict, NotFound
 from certsvc.storage.models import Certificate, Subscriber, Tenant, table_of
 
-ISSUED, PENDING, REVOKED, EXPIRED = "issued", "pending", "revoked", "expired"
 _TABLE = table_of(Certificate)
 
 _SUBSCRIBER = (
@@ -42,7 +39,7 @@ _SUBSCRIBER = (
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _MARK_ISSUED = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.state == PENDING)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.state == CertState.PENDING)
     .values(
         {
             column: bindparam(column)
@@ -72,6 +69,18 @@ _CLAIM = (
     .where(_TABLE.c.id == bindparam("old_id"), _TABLE.c.superseded_by_id.is_(None))
     .values(superseded_by_id=bindparam("new_id"))
 )
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """The columns every certificate row starts with, pending or issued."""
+
+    subscriber_id: int
+    request_key: str
+    requested_at: datetime
+    public_key_sha256: str
+    adapter: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -124,14 +133,27 @@ def certificate_by_serial(session: Session, serial: str) -> Certificate:
 
 def require_issued(row: Certificate, action: str) -> None:
     """:raises Conflict: the certificate is pending, revoked or expired."""
-    if row.state != ISSUED:
+    if row.state is not CertState.ISSUED:
         raise Conflict(f"certificate {row.serial} is {row.state}; cannot {action}", row.serial)
 
 
 def insert_certificate(session: Session, values: dict[str, Any]) -> int:
-    """Insert a certificate row (``pending`` before a remote CA call); returns its id."""
+    """Insert a certificate row from its column values; returns its id."""
     row_id: int = session.connection().execute(_INSERT, values).scalar_one()
     return row_id
+
+
+def insert_request(session: Session, request: RequestRow, issuance: Issuance | None) -> int:
+    """Insert a ``pending`` row before a remote CA call, or (local CA) the issued row."""
+    values: dict[str, Any] = {
+        **asdict(request),
+        "state": CertState.PENDING,
+        "awaiting_pickup": False,
+        "crl_final": False,
+    }
+    if issuance is not None:
+        values |= _issued_columns(issuance)
+    return insert_certificate(session, values)
 
 
 def claim_predecessor(session: Session, old_id: int, old_serial: str | None, new_id: int) -> None:
@@ -141,38 +163,29 @@ def claim_predecessor(session: Session, old_id: int, old_serial: str | None, new
         raise Conflict(f"certificate {old_serial} was already renewed or reissued", old_serial)
 
 
-def issued_values(issued: IssuedCertificate, zone: ZoneInfo) -> dict[str, Any]:
-    """The columns a CA's answer fills in."""
-    certificate = issued.certificate
-    expiry = expiry_date_of(certificate.not_valid_after_utc, zone)
+def _issued_columns(issuance: Issuance) -> dict[str, Any]:
+    """The columns a CA's answer (and its recording) fills in."""
     return {
-        "state": ISSUED,
-        "serial": format_serial(certificate.serial_number),
-        "ca_ref": issued.ca_ref,
-        "ca_name": issued.ca_name,
-        "sha256": sha256_hex(certificate),
-        "sha1": sha1_hex(certificate),
-        "subject": certificate.subject.rfc4514_string(),
-        "issuer": certificate.issuer.rfc4514_string(),
-        "not_before": certificate.not_valid_before_utc,
-        "not_after": certificate.not_valid_after_utc,
-        "expiry_date": expiry,
-        "invalid_from": invalid_from_for(expiry, zone),
-        "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        **asdict(issuance.record),
+        "state": CertState.ISSUED,
+        "issued_at": issuance.issued_at,
+        "awaiting_pickup": issuance.awaiting_pickup,
+        "replaces_id": issuance.replaces_id,
     }
 
 
-def mark_issued(session: Session, row_id: int, values: dict[str, Any], ca_ref: str) -> None:
+def mark_issued(session: Session, row_id: int, issuance: Issuance) -> None:
     """Turn a pending row into an issued certificate, once.
 
     A row already settled or dropped (by ``reconcile``, while this answer was slow) is a
     conflict that names the CA's certificate, so an operator can revoke it at the CA.
     """
-    changed = session.connection().execute(_MARK_ISSUED, {"row_id": row_id, **values})
+    values = {"row_id": row_id, **_issued_columns(issuance)}
+    changed = session.connection().execute(_MARK_ISSUED, values)
     if changed.rowcount != 1:
         raise Conflict(
-            f"request {row_id} was settled or dropped while the CA issued {ca_ref}; "
-            "run 'certsvc reconcile' or revoke it at the CA"
+            f"request {row_id} was settled or dropped while the CA issued "
+            f"{issuance.record.ca_ref}; run 'certsvc reconcile' or revoke it at the CA"
         )
 
 

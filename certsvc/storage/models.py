@@ -7,14 +7,13 @@ UTC and comes back timezone-aware.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,30 +24,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused by the database layer")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
+from certsvc.domain.policy import RevocationReason
+from certsvc.storage.column_types import EnumText, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -119,7 +99,7 @@ class Certificate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[CertState] = mapped_column(EnumText(CertState, 16))
     request_key: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
     public_key_sha256: Mapped[str] = mapped_column(String(64))
@@ -141,7 +121,9 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
     revoke_due_at: Mapped[datetime | None]
-    revoke_due_reason: Mapped[str | None] = mapped_column(String(32))
+    revoke_due_reason: Mapped[RevocationReason | None] = mapped_column(
+        EnumText(RevocationReason, 32)
+    )
     awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
     picked_up_at: Mapped[datetime | None]
     crl_final: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -242,8 +224,8 @@ class PendingRequest(Base):
     )
     action: Mapped[str] = mapped_column(String(16))  # issue | renew | reissue
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
-    revoke_old: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(32))
+    revoke_old: Mapped[RevokeOld | None] = mapped_column(EnumText(RevokeOld, 16))
+    reason: Mapped[RevocationReason | None] = mapped_column(EnumText(RevocationReason, 32))
     awaiting_pickup: Mapped[bool] = mapped_column(Boolean, default=False)
     server_key: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -337,8 +319,8 @@ class Pickup(Base):
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     action: Mapped[str] = mapped_column(String(16))  # collect | issue | renew | reissue
     predecessor_serial: Mapped[str | None] = mapped_column(String(42))
-    reason: Mapped[str | None] = mapped_column(String(16))
-    revoke_old: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[ReissueReason | None] = mapped_column(EnumText(ReissueReason, 16))
+    revoke_old: Mapped[RevokeOld | None] = mapped_column(EnumText(RevokeOld, 16))
     new_email: Mapped[str | None] = mapped_column(String(254))
     actor: Mapped[str] = mapped_column(String(128))
     ticket: Mapped[str | None] = mapped_column(String(128))

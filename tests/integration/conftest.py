@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from certsvc.app import Services
 from certsvc.clock import FixedClock
@@ -71,3 +72,37 @@ def gs_services(gs_settings: Settings, clock: FixedClock, timer: FakeTimer) -> I
     built = open_services(gs_settings, clock, timer)
     yield built
     built.engine.dispose()
+
+
+REFUSE_PICKUPS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
+        " BEGIN SELECT RAISE(ABORT, 'pickups refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_pickups() RETURNS trigger"
+        " AS $$ BEGIN RAISE EXCEPTION 'pickups refused'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_pickups BEFORE INSERT ON pickups"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_pickups()",
+    ],
+}
+
+
+ALLOW_PICKUPS = {
+    "sqlite": ["DROP TRIGGER refuse_pickups"],
+    "postgresql": ["DROP TRIGGER refuse_pickups ON pickups", "DROP FUNCTION refuse_pickups()"],
+}
+
+
+@pytest.fixture
+def refused_pickups(services: Services) -> Iterator[None]:
+    """The database refuses every pickup row: a failure after the CA has signed.
+    (The PostgreSQL schema outlives the test, so the trigger is dropped again.)"""
+    dialect = services.engine.dialect.name
+    with services.engine.begin() as connection:
+        for statement in REFUSE_PICKUPS[dialect]:
+            connection.execute(text(statement))
+    yield
+    with services.engine.begin() as connection:
+        for statement in ALLOW_PICKUPS[dialect]:
+            connection.execute(text(statement))

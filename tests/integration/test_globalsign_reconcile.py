@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
+from certsvc.domain.certificates import ReissueReason, RevokeOld
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAUnavailable
@@ -46,7 +47,7 @@ def lose_answer(services, hvca, call):
     assert rows(services)[-1] == ("pending", None)
 
 
-def lose_reissue(services, hvca, old, key, reason="pc-change", **options):
+def lose_reissue(services, hvca, old, key, reason=ReissueReason.PC_CHANGE, **options):
     """Reissue ``old`` while the fake drops its answer."""
     lifecycle = services.lifecycle
     lose_answer(services, hvca, lambda: lifecycle.reissue(old, reason, key, OPERATOR, **options))
@@ -70,7 +71,7 @@ def mails_about(services, serial):
 def test_lost_reissue_revoking_now_is_linked_and_revokes_the_old_one(gs_services, hvca, clock):
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
-    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
+    lose_reissue(gs_services, hvca, old, key, revoke_old=RevokeOld.NOW)
     assert at_ca(hvca, old).status == "ISSUED"  # nothing happened to it yet
     clock.advance(LATER)
 
@@ -90,7 +91,13 @@ def test_lost_reissue_revoking_on_pickup_leaves_the_old_one_due(gs_services, hvc
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
     lose_reissue(
-        gs_services, hvca, old, key, "user-change", revoke_old="on-pickup", new_email="jiro@acme.jp"
+        gs_services,
+        hvca,
+        old,
+        key,
+        ReissueReason.USER_CHANGE,
+        revoke_old=RevokeOld.ON_PICKUP,
+        new_email="jiro@acme.jp",
     )
     clock.advance(LATER)
 
@@ -117,7 +124,7 @@ def test_lost_server_made_key_is_recorded_and_revoked_and_the_old_one_stays(
 ):
     old = issue(gs_services).certificate.serial
     key = ServerKey(b"correct horse battery")
-    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
+    lose_reissue(gs_services, hvca, old, key, revoke_old=RevokeOld.NOW)
     clock.advance(LATER)
 
     (found,) = gs_services.lifecycle.reconcile(OPERATOR).issued
@@ -135,7 +142,9 @@ def test_lost_server_made_key_is_recorded_and_revoked_and_the_old_one_stays(
     assert intents(gs_services) == 0
     assert mails_about(gs_services, found) == []  # the subscriber never had it
     # the old certificate can be reissued again, this time with a key that survives
-    again = gs_services.lifecycle.reissue(old, "pc-change", key, OPERATOR, revoke_old="now")
+    again = gs_services.lifecycle.reissue(
+        old, ReissueReason.PC_CHANGE, key, OPERATOR, revoke_old=RevokeOld.NOW
+    )
     assert again.pkcs12 is not None
     assert gs_services.lifecycle.show(old).state == "revoked"
 
@@ -143,7 +152,7 @@ def test_lost_server_made_key_is_recorded_and_revoked_and_the_old_one_stays(
 def test_lost_reissue_settles_although_the_old_one_was_revoked_meanwhile(gs_services, hvca, clock):
     old = issue(gs_services).certificate.serial
     key = CsrKey(make_csr())
-    lose_reissue(gs_services, hvca, old, key, revoke_old="now")
+    lose_reissue(gs_services, hvca, old, key, revoke_old=RevokeOld.NOW)
     gs_services.lifecycle.revoke(old, RevocationReason.keyCompromise, OPERATOR)
     clock.advance(LATER)
 

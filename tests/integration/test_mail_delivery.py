@@ -151,7 +151,7 @@ def test_unknown_kind_fails_with_a_clear_error(mail_services):
 
 
 class Webhook:
-    """A second channel, plugged in the way services.py does it."""
+    """A second channel, plugged in the way certsvc.app does it."""
 
     def __init__(self):
         self.seen = []

@@ -11,6 +11,7 @@ from certsvc.directory import NewSubscriber
 from certsvc.domain.policy import RevocationReason
 from certsvc.lifecycle.operations import CsrKey
 from certsvc.storage.models import JobRun, OutboxMessage
+from scheduler.daemon import nightly_parts
 from scheduler.jobs import run_nightly
 from tests import timestamps
 from tests.conftest import OPERATOR, make_settings
@@ -36,10 +37,10 @@ def issue(services, company="1001", user_id="taro"):
 def night(services, day, at=NIGHTLY_AT):
     """Run the nightly job at ``at`` on business date ``day``; follow a deferral like the daemon."""
     services.clock.set(datetime.combine(day, at, tzinfo=timestamps.JST))
-    report = run_nightly(services)
+    report = run_nightly(nightly_parts(services))
     if report.deferred_until is not None:
         services.clock.set(report.deferred_until)
-        report = run_nightly(services)
+        report = run_nightly(nightly_parts(services))
     return report
 
 
@@ -51,7 +52,7 @@ def test_whole_life_reminders_then_expiry_the_day_after(mail_services, smtp_serv
     _, recorder = smtp_server
     add_subscriber(mail_services)
     certificate = issue(mail_services)
-    run_nightly(mail_services)  # the issue day's run sends the "issued" mail
+    run_nightly(nightly_parts(mail_services))  # the issue day's run sends the "issued" mail
     assert subjects(recorder) == [
         "クライアント証明書を発行しました（有効期限 2028年11月26日（日））"
     ]
@@ -66,11 +67,11 @@ def test_whole_life_reminders_then_expiry_the_day_after(mail_services, smtp_serv
         for n in (60, 30, 14, 7, 1)
     ]
     mail_services.clock.set(timestamps.expiry_evening)
-    run_nightly(mail_services)  # a second run on the expiry date: nothing
+    run_nightly(nightly_parts(mail_services))  # a second run on the expiry date: nothing
     assert mail_services.lifecycle.show(certificate.serial).state == "issued"
 
     mail_services.clock.set(timestamps.day_after)
-    report = run_nightly(mail_services)
+    report = run_nightly(nightly_parts(mail_services))
     assert report.expired == [certificate.serial]
     assert mail_services.lifecycle.show(certificate.serial).state == "expired"
     assert len(recorder.messages) == 6  # issued + five reminders, nothing twice
@@ -80,10 +81,10 @@ def test_expiry_not_one_second_early_even_when_run_at_the_last_second(mail_servi
     add_subscriber(mail_services)
     certificate = issue(mail_services)
     mail_services.clock.set(timestamps.expiry_evening)
-    assert run_nightly(mail_services).expired == []
+    assert run_nightly(nightly_parts(mail_services)).expired == []
     assert mail_services.lifecycle.show(certificate.serial).state == "issued"
     mail_services.clock.set(timestamps.day_after)
-    assert run_nightly(mail_services).expired == [certificate.serial]
+    assert run_nightly(nightly_parts(mail_services)).expired == [certificate.serial]
 
 
 @pytest.mark.parametrize("host_zone", ["Asia/Tokyo", "UTC"])
@@ -95,11 +96,11 @@ def test_business_dates_follow_tokyo_whatever_the_host_zone(mail_services, host_
         certificate = issue(mail_services)
         last_second_utc = datetime(2028, 11, 26, 14, 59, 59, tzinfo=UTC)  # 23:59:59 JST
         mail_services.clock.set(last_second_utc)
-        report = run_nightly(mail_services)
+        report = run_nightly(nightly_parts(mail_services))
         assert report.business_dates[-1].isoformat() == "2028-11-26"
         assert report.expired == []
         mail_services.clock.set(last_second_utc + timedelta(seconds=1))
-        report = run_nightly(mail_services)
+        report = run_nightly(nightly_parts(mail_services))
         assert report.business_dates == [timestamps.day_after.date()]
         assert report.expired == [certificate.serial]
     finally:
@@ -116,9 +117,9 @@ def test_utc_business_zone_expires_at_utc_midnight(tmp_path, database_url, clock
     certificate = issue(services)
     assert certificate.expiry_date == "2028-11-26"
     clock.set(datetime(2028, 11, 26, 23, 59, 59, tzinfo=UTC))
-    assert run_nightly(services, drain=False).expired == []
+    assert run_nightly(nightly_parts(services), drain=False).expired == []
     clock.set(datetime(2028, 11, 27, 0, 0, tzinfo=UTC))
-    assert run_nightly(services, drain=False).expired == [certificate.serial]
+    assert run_nightly(nightly_parts(services), drain=False).expired == [certificate.serial]
     services.engine.dispose()
 
 
@@ -134,7 +135,7 @@ def test_leap_day_expiry_and_reminder(mail_services, smtp_server):
     night(mail_services, timestamps.leap_day.date() - timedelta(days=1))
     recorder.messages.clear()
     mail_services.clock.set(datetime(2028, 2, 28, 23, 59, 59, tzinfo=timestamps.JST))
-    assert run_nightly(mail_services).expired == []
+    assert run_nightly(nightly_parts(mail_services)).expired == []
     report = night(mail_services, timestamps.leap_day.date(), time(0, 0))
     assert report.expired == [feb.serial]
     assert [(r.serial, r.days_before) for r in report.reminders] == [(march.serial, 1)]
@@ -205,7 +206,7 @@ def test_dry_run_changes_nothing(mail_services, smtp_server):
     add_subscriber(mail_services)
     certificate = issue(mail_services)
     mail_services.clock.set(timestamps.day_after)
-    report = run_nightly(mail_services, dry_run=True)
+    report = run_nightly(nightly_parts(mail_services), dry_run=True)
     assert report.expired == [certificate.serial]
     assert mail_services.lifecycle.show(certificate.serial).state == "issued"
     with mail_services.sessions() as session:
@@ -217,8 +218,10 @@ def test_dry_run_changes_nothing(mail_services, smtp_server):
 def test_nightly_in_the_maintenance_window_is_deferred_to_its_end(mail_services):
     add_subscriber(mail_services)
     mail_services.clock.set(timestamps.maintenance_opens + timedelta(hours=5))
-    report = run_nightly(mail_services)
+    report = run_nightly(nightly_parts(mail_services))
     assert report.deferred_until == timestamps.maintenance_closes
     assert report.business_dates == []
     mail_services.clock.set(timestamps.maintenance_closes)
-    assert run_nightly(mail_services).business_dates == [timestamps.maintenance_closes.date()]
+    assert run_nightly(nightly_parts(mail_services)).business_dates == [
+        timestamps.maintenance_closes.date()
+    ]

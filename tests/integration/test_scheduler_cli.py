@@ -101,7 +101,9 @@ def test_file_lock_lets_one_instance_lead(tmp_path):
 
 def test_daemon_jobs_use_cron_in_the_business_zone_with_coalesce(services):
     scheduler = BackgroundScheduler(timezone=services.settings.zone)
-    SchedulerDaemon(services, leader_lock_for(services), scheduler).install(run_at_start=False)
+    SchedulerDaemon(
+        services, leader_lock_for(services.engine, services.settings), scheduler
+    ).install(run_at_start=False)
     nightly, drain = scheduler.get_job(NIGHTLY_JOB), scheduler.get_job(DRAIN_JOB)
     assert isinstance(nightly.trigger, CronTrigger)
     assert str(nightly.trigger.timezone) == "Asia/Tokyo"
@@ -115,7 +117,9 @@ def test_daemon_jobs_use_cron_in_the_business_zone_with_coalesce(services):
 def test_daemon_defers_a_nightly_run_in_the_maintenance_window(services):
     services.clock.set(timestamps.maintenance_opens + timedelta(hours=6))
     scheduler = BackgroundScheduler(timezone=services.settings.zone)
-    daemon = SchedulerDaemon(services, leader_lock_for(services), scheduler)
+    daemon = SchedulerDaemon(
+        services, leader_lock_for(services.engine, services.settings), scheduler
+    )
     report = daemon.nightly_job()
     assert report is not None
     assert report.deferred_until == timestamps.maintenance_closes
@@ -140,7 +144,7 @@ def test_two_schedulers_on_postgresql_exactly_one_acts(services):
         twin = Services(services.settings, services.clock)
         scheduler = BackgroundScheduler(timezone=services.settings.zone)
         scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-        daemon = SchedulerDaemon(twin, leader_lock_for(twin), scheduler)
+        daemon = SchedulerDaemon(twin, leader_lock_for(twin.engine, twin.settings), scheduler)
         daemon.install()  # nightly runs at start on both
         scheduler.remove_job(DRAIN_JOB)
         instances.append(daemon)

@@ -9,6 +9,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import func, select
 
 from certsvc.directory import NewSubscriber
+from certsvc.domain.certificates import ReissueReason, RevokeOld
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import Conflict, InputError, NotFound
 from certsvc.lifecycle.operations import CsrKey, ServerKey
@@ -131,7 +132,7 @@ def test_renew_keeps_the_old_certificate_valid_and_links_both(services, subscrib
 def test_pc_change_reissue_revokes_the_old_one_as_superseded(services, subscriber):
     old = issue(services, subscriber).certificate
     new = services.lifecycle.reissue(
-        old.serial, "pc-change", CsrKey(make_csr()), OPERATOR
+        old.serial, ReissueReason.PC_CHANGE, CsrKey(make_csr()), OPERATOR
     ).certificate
     old_now = services.lifecycle.show(old.serial)
     assert (old_now.state, old_now.revocation_reason) == ("revoked", "superseded")
@@ -149,9 +150,15 @@ def test_pc_change_reissue_revokes_the_old_one_as_superseded(services, subscribe
 def test_user_change_needs_the_new_address_and_puts_it_in_the_new_certificate(services, subscriber):
     old = issue(services, subscriber).certificate
     with pytest.raises(InputError, match="new user's e-mail"):
-        services.lifecycle.reissue(old.serial, "user-change", CsrKey(make_csr()), OPERATOR)
+        services.lifecycle.reissue(
+            old.serial, ReissueReason.USER_CHANGE, CsrKey(make_csr()), OPERATOR
+        )
     issued = services.lifecycle.reissue(
-        old.serial, "user-change", CsrKey(make_csr()), OPERATOR, new_email="jiro@acme.example.jp"
+        old.serial,
+        ReissueReason.USER_CHANGE,
+        CsrKey(make_csr()),
+        OPERATOR,
+        new_email="jiro@acme.example.jp",
     )
     assert issued.certificate.email == "jiro@acme.example.jp"
     san = load(issued).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -162,7 +169,11 @@ def test_user_change_needs_the_new_address_and_puts_it_in_the_new_certificate(se
 def test_on_pickup_revokes_the_old_one_at_first_collection(services, subscriber, clock):
     old = issue(services, subscriber).certificate
     new = services.lifecycle.reissue(
-        old.serial, "pc-change", CsrKey(make_csr()), OPERATOR, revoke_old="on-pickup"
+        old.serial,
+        ReissueReason.PC_CHANGE,
+        CsrKey(make_csr()),
+        OPERATOR,
+        revoke_old=RevokeOld.ON_PICKUP,
     ).certificate
     assert new.awaiting_pickup
     assert services.lifecycle.show(old.serial).state == "issued"
@@ -177,7 +188,11 @@ def test_on_pickup_revokes_the_old_one_at_first_collection(services, subscriber,
 def test_on_pickup_revokes_the_old_one_after_the_grace_at_the_latest(services, subscriber, clock):
     old = issue(services, subscriber).certificate
     services.lifecycle.reissue(
-        old.serial, "pc-change", CsrKey(make_csr()), OPERATOR, revoke_old="on-pickup"
+        old.serial,
+        ReissueReason.PC_CHANGE,
+        CsrKey(make_csr()),
+        OPERATOR,
+        revoke_old=RevokeOld.ON_PICKUP,
     )
     clock.advance(timedelta(days=14) - timedelta(seconds=1))
     assert services.lifecycle.revoke_overdue(OPERATOR) == []
@@ -190,7 +205,9 @@ def test_reissue_of_a_revoked_certificate_writes_nothing(services, subscriber):
     old = issue(services, subscriber).certificate
     services.lifecycle.revoke(old.serial, RevocationReason.keyCompromise, OPERATOR)
     with pytest.raises(Conflict, match="is revoked; cannot reissue"):
-        services.lifecycle.reissue(old.serial, "pc-change", CsrKey(make_csr()), OPERATOR)
+        services.lifecycle.reissue(
+            old.serial, ReissueReason.PC_CHANGE, CsrKey(make_csr()), OPERATOR
+        )
     assert count(services, Certificate) == 1
 
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from certsvc import audit
-from certsvc.api.auth import Operator, ServicesDep, own_tenant
+from certsvc.api.auth import Operator, own_tenant
+from certsvc.api.deps import ServicesDep
 from certsvc.audit import AuditFilter
 from certsvc.clock import require_aware
 from certsvc.domain.fingerprints import normalise_serial

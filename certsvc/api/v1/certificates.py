@@ -8,30 +8,31 @@ pickup (the link itself goes only to the subscriber's mail).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from certsvc import audit
 from certsvc.access.tokens import Principal
-from certsvc.api.auth import Operator, ServicesDep, own_tenant
+from certsvc.api.auth import Operator, own_tenant
+from certsvc.api.deps import ServicesDep
 from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
-from certsvc.app import Services
 from certsvc.audit import Actor, AuditFilter
+from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
-from certsvc.lifecycle.operations import CsrKey, Issued, list_views
-from certsvc.lifecycle.pickup import Deferred, PickupTicket
+from certsvc.lifecycle.operations import CsrKey, Handover, Lifecycle, list_views
+from certsvc.lifecycle.pickup import Deferred, Pickups, PickupTicket
 from certsvc.lifecycle.views import CertificateView
 from certsvc.storage.queries import CertificateFilter
 
 router = APIRouter(prefix="/certificates", tags=["certificates"])
 
 
-def _owned(services: Services, caller: Principal, serial: str) -> CertificateView:
+def _owned(lifecycle: Lifecycle, caller: Principal, serial: str) -> CertificateView:
     """The certificate if the caller may see it; another tenant's is 'unknown' (404)."""
-    view = services.lifecycle.show(serial)
+    view = lifecycle.show(serial)
     own_tenant(caller, view.company_number, "certificate", view.serial or serial)
     return view
 
@@ -40,10 +41,9 @@ def _owner(view: CertificateView) -> tuple[str, str]:
     return view.company_number, view.user_id
 
 
-def _csr(services: Services, csr: str | None) -> CsrKey | None:
+def _csr(cap: int, csr: str | None) -> CsrKey | None:
     if csr is None:
         return None
-    cap = services.settings.limits.max_csr_bytes
     if len(csr.encode()) > cap:
         raise InputError(f"CSR too large (at most {cap} bytes)", "csr")
     return CsrKey(csr.encode())
@@ -54,7 +54,7 @@ def _pickup(ticket: PickupTicket) -> dict[str, Any]:
 
 
 def _defer(
-    services: Services,
+    pickups: Pickups,
     pickup: bool,
     subscriber: tuple[str, str],
     deferred: Deferred,
@@ -64,21 +64,15 @@ def _defer(
     """No CSR: the issuance waits for the subscriber's key at pickup (202), if asked for."""
     if not pickup:
         raise InputError("give csr, or pickup: true to let the subscriber bring a key", "csr")
-    body = _pickup(services.pickups.defer(*subscriber, deferred, by))
+    body = _pickup(pickups.defer(*subscriber, deferred, by))
     if view is not None:
         body["certificate"] = view.to_dict()
     return JSONResponse(body, status_code=202)
 
 
-def _issued(
-    services: Services, issued: Issued, caller: Principal, ticket: str | None, pickup: bool
-) -> dict[str, Any]:
-    """The new certificate; a pickup link goes out when it waits for its subscriber."""
-    view = issued.certificate
-    if pickup or view.awaiting_pickup:
-        services.pickups.for_certificate(view.serial or "", caller.actor(ticket))
-        view = services.lifecycle.show(view.serial or "")
-    return view.to_dict()
+def _handover(pickup: bool) -> Handover:
+    """Over HTTP a certificate that waits for pickup gets its link, in the same transaction."""
+    return Handover(awaiting_pickup=pickup, mail_link=True)
 
 
 @router.post("", status_code=201, summary="Issue a certificate")
@@ -86,14 +80,13 @@ def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
     subscriber = f"{body.company_number}/{body.user_id}"
     own_tenant(caller, body.company_number, "subscriber", subscriber)
     by = caller.actor(body.ticket)
-    key = _csr(services, body.csr)
+    key = _csr(services.settings.limits.max_csr_bytes, body.csr)
     if key is None:
         owner = (body.company_number, body.user_id)
-        return _defer(services, body.pickup, owner, Deferred("issue"), by)
-    issued = services.lifecycle.issue(
-        body.company_number, body.user_id, key, by, awaiting_pickup=body.pickup
-    )
-    return _issued(services, issued, caller, body.ticket, body.pickup)
+        return _defer(services.pickups, body.pickup, owner, Deferred("issue"), by)
+    handover = _handover(body.pickup)
+    issued = services.lifecycle.issue(body.company_number, body.user_id, key, by, handover)
+    return issued.certificate.to_dict()
 
 
 @router.get("", summary="List certificates")
@@ -101,7 +94,7 @@ def list_certificates(
     caller: Operator,
     services: ServicesDep,
     company_number: Annotated[str | None, Query(max_length=32)] = None,
-    state: Literal["pending", "issued", "revoked", "expired"] | None = None,
+    state: CertState | None = None,
     expiring_before: date | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Text search")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -117,12 +110,12 @@ def list_certificates(
 
 @router.get("/{serial}", summary="Show a certificate")
 def show(serial: str, caller: Operator, services: ServicesDep) -> dict[str, Any]:
-    return _owned(services, caller, serial).to_dict()
+    return _owned(services.lifecycle, caller, serial).to_dict()
 
 
 @router.get("/{serial}/history", summary="A certificate with its predecessors and events")
 def history(serial: str, caller: Operator, services: ServicesDep) -> dict[str, Any]:
-    view = _owned(services, caller, serial)
+    view = _owned(services.lifecycle, caller, serial)
     chain = [view]
     while chain[0].replaces and len(chain) < 100:
         chain.insert(0, services.lifecycle.show(chain[0].replaces))
@@ -140,38 +133,46 @@ def history(serial: str, caller: Operator, services: ServicesDep) -> dict[str, A
 
 @router.post("/{serial}/renew", status_code=201, summary="Renew a certificate")
 def renew(serial: str, body: RenewBody, caller: Operator, services: ServicesDep) -> Any:
-    view = _owned(services, caller, serial)
+    view = _owned(services.lifecycle, caller, serial)
     by = caller.actor(body.ticket)
-    key = _csr(services, body.csr)
+    key = _csr(services.settings.limits.max_csr_bytes, body.csr)
     if key is None:
         deferred = Deferred("renew", view.serial, revoke_old=body.revoke_old)
-        return _defer(services, body.pickup, _owner(view), deferred, by, view)
-    issued = services.lifecycle.renew(serial, key, by, revoke_old=body.revoke_old)
-    return _issued(services, issued, caller, body.ticket, body.pickup)
+        return _defer(services.pickups, body.pickup, _owner(view), deferred, by, view)
+    issued = services.lifecycle.renew(
+        serial, key, by, revoke_old=body.revoke_old, handover=_handover(body.pickup)
+    )
+    return issued.certificate.to_dict()
 
 
 @router.post("/{serial}/reissue", status_code=201, summary="Reissue after a PC or user change")
 def reissue(serial: str, body: ReissueBody, caller: Operator, services: ServicesDep) -> Any:
-    view = _owned(services, caller, serial)
+    view = _owned(services.lifecycle, caller, serial)
     by = caller.actor(body.ticket)
-    key = _csr(services, body.csr)
+    key = _csr(services.settings.limits.max_csr_bytes, body.csr)
     if key is None:
         deferred = Deferred("reissue", view.serial, body.reason, body.revoke_old, body.new_email)
-        return _defer(services, body.pickup, _owner(view), deferred, by, view)
+        return _defer(services.pickups, body.pickup, _owner(view), deferred, by, view)
     issued = services.lifecycle.reissue(
-        serial, body.reason, key, by, revoke_old=body.revoke_old, new_email=body.new_email
+        serial,
+        body.reason,
+        key,
+        by,
+        revoke_old=body.revoke_old,
+        new_email=body.new_email,
+        handover=_handover(body.pickup),
     )
-    return _issued(services, issued, caller, body.ticket, body.pickup)
+    return issued.certificate.to_dict()
 
 
 @router.post("/{serial}/revoke", summary="Revoke a certificate (final)")
 def revoke(serial: str, body: RevokeBody, caller: Operator, services: ServicesDep) -> Any:
-    _owned(services, caller, serial)
+    _owned(services.lifecycle, caller, serial)
     reason = RevocationReason(body.reason)
     return services.lifecycle.revoke(serial, reason, caller.actor(body.ticket)).to_dict()
 
 
 @router.post("/{serial}/pickup", status_code=201, summary="Mail a (new) pickup link")
 def pickup_link(serial: str, body: TicketBody, caller: Operator, services: ServicesDep) -> Any:
-    view = _owned(services, caller, serial)
+    view = _owned(services.lifecycle, caller, serial)
     return _pickup(services.pickups.for_certificate(view.serial or "", caller.actor(body.ticket)))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
 from certsvc.access.accounts import Login
-from certsvc.api.auth import ServicesDep
+from certsvc.api.deps import ServicesDep
 from certsvc.api.v1.schemas import PickupBody, SelfResetBody
 from certsvc.api.v1.subscribers import secret_answer
 from certsvc.errors import InputError

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from certsvc.domain.certificates import ReissueReason, RevokeOld
 from certsvc.domain.policy import MAX_CSR_BYTES, RevocationReason
 
 Ticket = Annotated[
@@ -24,7 +25,6 @@ Csr = Annotated[
     Field(default=None, max_length=MAX_CSR_BYTES, description="PEM certificate request."),
 ]
 Secret = Annotated[str, Field(max_length=64)]
-RevokeOld = Literal["now", "on-pickup"]
 ReasonName = Literal[
     "unspecified",
     "keyCompromise",
@@ -68,7 +68,7 @@ class RenewBody(Body):
 
 
 class ReissueBody(Body):
-    reason: Literal["pc-change", "user-change"]
+    reason: ReissueReason
     csr: Csr
     revoke_old: RevokeOld | None = None
     new_email: Email | None = None

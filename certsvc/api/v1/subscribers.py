@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from certsvc.access.tokens import Principal
-from certsvc.api.auth import Operator, ServicesDep, own_tenant
+from certsvc.api.auth import Operator, own_tenant
+from certsvc.api.deps import ServicesDep
 from certsvc.api.v1.schemas import CredentialsBody, EmailBody, SubscriberBody, TicketBody
 from certsvc.directory import NewSubscriber
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from certsvc.api.auth import Admin, Operator, ServicesDep, own_tenant
+from certsvc.api.auth import Admin, Operator, own_tenant
+from certsvc.api.deps import ServicesDep
 from certsvc.api.v1.schemas import AdministratorBody, TenantBody
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
-from certsvc.storage.models import OutboxMessage
+from certsvc.api.app import create_app
+from certsvc.storage.models import AuditEvent, Certificate, FeedChange, OutboxMessage, Pickup
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import PASSWORD, bearer, issue
 from tests.integration.api.pickup_helpers import last_link, login
@@ -169,3 +172,17 @@ def test_a_fresh_link_can_be_sent_for_a_waiting_certificate(api, tokens, service
     )
     assert answer.status_code == 201, answer.text
     assert login(api, last_link(services)).status_code == 200
+
+
+@pytest.mark.usefixtures("refused_pickups")
+def test_a_pickup_link_that_cannot_be_written_leaves_no_certificate_issued(tokens, services):
+    """Issue with pickup is one transaction: the link fails, so the issuance is undone too."""
+    api = TestClient(create_app(services), raise_server_exceptions=False)
+    body = {"company_number": COMPANY, "user_id": USER, "csr": make_csr().decode(), "pickup": True}
+    answer = api.post("/api/v1/certificates", json=body, headers=bearer(tokens["helpdesk"]))
+    assert answer.status_code == 500
+    with services.sessions() as session:
+        for model in (Certificate, Pickup, FeedChange, OutboxMessage):
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model
+        issued = select(func.count()).where(AuditEvent.action == "certificate.issue")
+        assert session.scalar(issued) == 0

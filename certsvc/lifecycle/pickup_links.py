@@ -1,0 +1,140 @@
+"""Writing a pickup link: the row (only the token's digest is kept), its audit event and
+the mail that carries the secret link, in the caller's transaction.
+
+Both the issuing transaction (a certificate that waits for pickup) and ``Pickups`` (a
+new link, or an issuance deferred to pickup) write links here, so a link and what it
+is for commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from certsvc import audit
+from certsvc.audit import Actor
+from certsvc.config import Settings
+from certsvc.domain.certificates import ReissueReason, RevokeOld
+from certsvc.notify.outbox import enqueue
+from certsvc.storage.certificates import SubscriberRef
+from certsvc.storage.models import Pickup
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An issuance that waits for the subscriber's key (``predecessor`` for renew/reissue)."""
+
+    action: str
+    predecessor: str | None = None
+    reason: ReissueReason | None = None
+    revoke_old: RevokeOld | None = None
+    new_email: str | None = None
+
+
+@dataclass(frozen=True)
+class PickupTicket:
+    """A created pickup; ``link`` carries the secret token and goes only into the mail."""
+
+    link: str
+    expires_at: datetime
+    action: str
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """What a link is for: a certificate issued already, or an issuance deferred."""
+
+    certificate: tuple[int, str] | None = None  # (row id, serial)
+    deferred: Deferred | None = None
+
+    @property
+    def serial(self) -> str | None:
+        if self.certificate is not None:
+            return self.certificate[1]
+        return self.deferred.predecessor if self.deferred else None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_link(
+    session: Session,
+    settings: Settings,
+    subscriber: SubscriberRef,
+    target: LinkTarget,
+    by: Actor,
+    now: datetime,
+) -> PickupTicket:
+    """Write a single-use link for ``target`` and queue its mail to the subscriber."""
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(days=settings.pickup.valid_days)
+    deferred = target.deferred
+    action = deferred.action if deferred else "collect"
+    session.add(
+        Pickup(
+            token_sha256=digest(token),
+            subscriber_id=subscriber.id,
+            certificate_id=target.certificate[0] if target.certificate else None,
+            action=action,
+            predecessor_serial=deferred.predecessor if deferred else None,
+            reason=deferred.reason if deferred else None,
+            revoke_old=deferred.revoke_old if deferred else None,
+            new_email=deferred.new_email if deferred else None,
+            actor=by.name,
+            ticket=by.ticket,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()  # a refused row fails here, inside the caller's transaction
+    link = f"{settings.pickup.link_base_url.rstrip('/')}/{token}"
+    audit.record(
+        session,
+        by,
+        "pickup.create",
+        now,
+        company_number=subscriber.company_number,
+        serial=target.serial,
+        after={
+            "user_id": subscriber.user_id,
+            "action": action,
+            "expires_at": expires_at.isoformat(),
+            "revoke_old": deferred.revoke_old.value if deferred and deferred.revoke_old else None,
+        },
+    )
+    _mail(session, settings, subscriber, target, (link, expires_at), now)
+    return PickupTicket(link, expires_at, action)
+
+
+def _mail(
+    session: Session,
+    settings: Settings,
+    subscriber: SubscriberRef,
+    target: LinkTarget,
+    link: tuple[str, datetime],
+    now: datetime,
+) -> None:
+    url, expires_at = link
+    enqueue(
+        session,
+        channel="mail",
+        kind="pickup.ready",
+        dedupe_key=f"pickup.ready:{digest(url)}",
+        recipient=subscriber.email,
+        payload={
+            "company_number": subscriber.company_number,
+            "company_name": subscriber.tenant_name,
+            "user_id": subscriber.user_id,
+            "display_name": subscriber.display_name,
+            "locale": subscriber.locale,
+            "serial": target.certificate[1] if target.certificate else None,
+            "link": url,
+            "expires_at": expires_at.astimezone(settings.zone).isoformat(),
+        },
+        at=now,
+    )

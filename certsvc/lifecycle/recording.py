@@ -1,0 +1,190 @@
+"""Recording what the CA did: a certificate issued (with its predecessor settled and, when
+it waits for pickup, its link), a revocation, and the intent kept beside a pending row.
+
+Functions of the parts they use, called by the operations (``Lifecycle``), by
+``reconcile`` and by ``expiry``; none of them calls back into its caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest
+from certsvc.audit import Actor
+from certsvc.clock import Clock
+from certsvc.domain.certificates import CertState, Issuance, IssuedRecord, RevokeOld
+from certsvc.domain.fingerprints import public_key_sha256
+from certsvc.domain.policy import RevocationReason
+from certsvc.errors import CAError, Conflict
+from certsvc.lifecycle import effects
+from certsvc.lifecycle import server_keys as delivery
+from certsvc.lifecycle.orders import Issued, Order, Predecessor, Prepared
+from certsvc.lifecycle.parts import Parts
+from certsvc.lifecycle.pickup_links import LinkTarget, create_link
+from certsvc.lifecycle.views import CertificateView, certificate_view, issued_view
+from certsvc.storage import certificates as records
+from certsvc.storage.db import SessionFactory, transaction
+from certsvc.storage.models import Certificate, PendingRequest
+
+Recorded = tuple[Issuance, CertificateView]
+"""What was written for an issued certificate, and how it is shown."""
+
+
+def store_request(
+    session: Session,
+    parts: Parts,
+    order: Order,
+    request: IssueRequest,
+    issuance: Issuance | None,
+) -> int:
+    """Insert the certificate row (pending, or issued for a local CA); claim the predecessor."""
+    subscriber = order.subscriber
+    if not subscriber.needs_certificate:
+        raise Conflict(f"subscriber {subscriber.user_id} is registered without a certificate")
+    row = records.RequestRow(
+        subscriber_id=subscriber.id,
+        request_key=request.request_key,
+        requested_at=request.requested_at,
+        public_key_sha256=public_key_sha256(request.public_key),
+        adapter=parts.adapter.name,
+        email=subscriber.email,
+    )
+    row_id = records.insert_request(session, row, issuance)
+    if order.predecessor is not None:
+        old = order.predecessor
+        records.claim_predecessor(session, old.id, old.serial, row_id)
+    return row_id
+
+
+def finish(
+    session: Session,
+    parts: Parts,
+    row_id: int | None,
+    issued: IssuedCertificate,
+    order: Order,
+    request: IssueRequest | None,
+) -> Recorded:
+    """Record what the CA issued, settle the predecessor, write a pickup link if asked.
+
+    ``row_id`` is the pending row of a remote CA; without one, ``request`` is inserted
+    as an issued row (local CA). Everything is written in ``session``: one commit.
+    """
+    now = parts.clock.now()
+    record = IssuedRecord.of(issued.certificate, issued.ca_ref, issued.ca_name, parts.settings.zone)
+    old = order.predecessor
+    issuance = Issuance(record, now, order.awaiting_pickup, old.id if old else None)
+    if row_id is None and request is not None:
+        row_id = store_request(session, parts, order, request, issuance)
+    elif row_id is not None:
+        records.mark_issued(session, row_id, issuance)
+        forget_intent(session, row_id)
+    effects.record_issued(session, issuance, order, now)
+    if old is not None:
+        _settle_predecessor(session, parts, old, order, now)
+    if order.mail_link and order.awaiting_pickup and row_id is not None:
+        target = LinkTarget(certificate=(row_id, record.serial))
+        create_link(session, parts.settings, order.subscriber, target, order.by, now)
+    view = issued_view(issuance, order.subscriber, old.serial if old else None, parts.settings.zone)
+    return issuance, view
+
+
+def _settle_predecessor(
+    session: Session, parts: Parts, old: Predecessor, order: Order, now: datetime
+) -> None:
+    if old.revoke_old is None:
+        return
+    row = session.get_one(Certificate, old.id)
+    if row.state is not CertState.ISSUED:
+        return  # revoked or expired meanwhile (a lost answer settled late): nothing to do
+    if old.revoke_old is RevokeOld.NOW and not order.revoke_failed:
+        effects.mark_revoked(session, row, old.reason, order.by, now)
+        return
+    grace = timedelta(days=parts.settings.reissue.on_pickup_grace_days)
+    row.revoke_due_at = now if order.revoke_failed else now + grace
+    row.revoke_due_reason = old.reason
+
+
+def revoke_predecessor_at_ca(adapter: CAAdapter, clock: Clock, old: Predecessor | None) -> bool:
+    """Revoke the old certificate at the CA before recording; True when that failed."""
+    if old is None or old.revoke_old is not RevokeOld.NOW:
+        return False
+    try:
+        adapter.revoke(int(old.serial, 16), old.reason, clock.now())
+    except CAError:
+        return True  # recorded as due now: the nightly run retries the revocation
+    return False
+
+
+def packaged(
+    parts: Parts, prepared: Prepared, issued: IssuedCertificate, recorded: Recorded
+) -> Issued:
+    """The caller's answer: the view, the PEM, and a PKCS#12 when certsvc made the key."""
+    issuance, view = recorded
+    pem = issuance.record.pem
+    if prepared.server_key is None or prepared.password is None:
+        return Issued(view, pem)
+    name = f"{view.user_id} ({view.company_number}) until {view.expiry_date}"
+    chain = parts.adapter.trust_chain()
+    pkcs12 = delivery.make_pkcs12(
+        prepared.server_key, issued.certificate, chain, prepared.password, name
+    )
+    return Issued(view, pem, pkcs12)
+
+
+def revoke(parts: Parts, serial: str, reason: RevocationReason, by: Actor) -> CertificateView:
+    """Revoke at the CA, then record it; final, and a second revocation is an error."""
+    with parts.sessions() as session:
+        row = records.certificate_by_serial(session, serial)
+        records.require_issued(row, "revoke")
+        stored_serial = row.serial or ""
+    parts.adapter.revoke(int(stored_serial, 16), reason, parts.clock.now())
+    with transaction(parts.sessions) as session:
+        row = records.certificate_by_serial(session, serial)
+        records.require_issued(row, "revoke")
+        effects.mark_revoked(session, row, reason, by, parts.clock.now())
+        return certificate_view(row, parts.settings.zone)
+
+
+# -- the intent of a pending request ------------------------------------------------------
+
+
+def remember_intent(session: Session, row_id: int, order: Order, server_key: bool) -> None:
+    """Keep what a pending request is for, beside it, in its own transaction."""
+    old = order.predecessor
+    session.add(
+        PendingRequest(
+            certificate_id=row_id,
+            action=old.action if old else "issue",
+            predecessor_id=old.id if old else None,
+            revoke_old=old.revoke_old if old else None,
+            reason=old.reason if old else None,
+            awaiting_pickup=order.awaiting_pickup,
+            server_key=server_key,
+        )
+    )
+
+
+def forget_intent(session: Session, row_id: int) -> None:
+    session.execute(delete(PendingRequest).where(PendingRequest.certificate_id == row_id))
+
+
+def release_predecessor(session: Session, row_id: int) -> None:
+    """Undo the claim a request put on the certificate it was to replace."""
+    session.execute(
+        update(Certificate)
+        .where(Certificate.superseded_by_id == row_id)
+        .values(superseded_by_id=None)
+    )
+
+
+def abandon(sessions: SessionFactory, pending_id: int) -> None:
+    """The CA did not issue: forget the request and release a claimed predecessor."""
+    with transaction(sessions) as session:
+        row = session.get(Certificate, pending_id, with_for_update=True)
+        if row is None or row.state is not CertState.PENDING:
+            return  # settled meanwhile: nothing to forget
+        release_predecessor(session, pending_id)
+        session.delete(row)
