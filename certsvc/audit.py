@@ -22,10 +22,15 @@ _INSERT = insert(table_of(AuditEvent))
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks for a change (``cli:root``, ``api:helpdesk-1``, ``scheduler``), and why."""
+    """Who asks for a change (``cli:root``, ``api:helpdesk-1``, ``scheduler``), and why.
+
+    ``force`` is an operator's ``--force``: the change passes an open maintenance window
+    (the operator doing the maintenance), and that is audited (``certsvc.gate``).
+    """
 
     name: str
     ticket: str | None = None
+    force: bool = False
 
 
 def record(

@@ -78,6 +78,7 @@ class Pickups:
 
     def for_certificate(self, serial: str, by: Actor) -> PickupTicket:
         """A link for an issued certificate that waits for pickup (or a fresh link)."""
+        self.lifecycle.gate.admit(by, "pickup.create")
         with transaction(self.sessions) as session:
             row = session.scalar(
                 select(Certificate).where(
@@ -96,6 +97,7 @@ class Pickups:
     ) -> PickupTicket:
         """Record an issuance that happens when the subscriber picks it up with their key."""
         self._check_deferred(deferred)
+        self.lifecycle.gate.admit(by, "pickup.create")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
             if not subscriber.needs_certificate:
@@ -131,6 +133,7 @@ class Pickups:
             row = self._usable(session, token)
             pickup_id, subscriber_id = row.id, row.subscriber_id
             self._check_key(row.action, key)
+            self.lifecycle.gate.admit(subscriber_actor(row.subscriber), "pickup.redeem")
         password = self.accounts.authenticate(subscriber_id, login)
         if isinstance(key, ServerKey):
             key = ServerKey(password.encode())
