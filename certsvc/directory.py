@@ -227,6 +227,14 @@ class Directory:
         self.gate.admit(by, "subscriber.change_email")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
+            held = _held_serial(session, subscriber)
+            if held is not None and subscriber.email != email:
+                raise Conflict(
+                    f"subscriber {user_id} holds certificate {held}, which carries the e-mail "
+                    f"address: change it with the certificate (certsvc cert reissue {held} "
+                    "--reason user-change --new-email ..., or POST .../reissue with new_email)",
+                    held,
+                )
             change_email(session, subscriber, email, by, self.clock.now())
             return _subscriber_view(session, subscriber)
 
@@ -235,12 +243,7 @@ class Directory:
         self.gate.admit(by, "subscriber.mark_no_certificate")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
-            held = session.scalar(
-                select(Certificate.serial).where(
-                    Certificate.subscriber_id == subscriber.id,
-                    Certificate.state.in_((CertState.PENDING, CertState.ISSUED)),
-                )
-            )
+            held = _held_serial(session, subscriber)
             if held is not None:
                 raise Conflict(f"subscriber {user_id} holds certificate {held}: revoke it first")
             before = {"needs_certificate": subscriber.needs_certificate}
@@ -273,6 +276,16 @@ def change_email(
         company_number=subscriber.tenant.company_number,
         before=before,
         after={"email": email, "user_id": subscriber.user_id},
+    )
+
+
+def _held_serial(session: Session, subscriber: Subscriber) -> str | None:
+    """A certificate the subscriber holds (or is being issued), if any."""
+    return session.scalar(
+        select(Certificate.serial).where(
+            Certificate.subscriber_id == subscriber.id,
+            Certificate.state.in_((CertState.PENDING, CertState.ISSUED)),
+        )
     )
 
 

@@ -104,9 +104,31 @@ class Pickups:
                 raise Conflict(f"subscriber {user_id} is registered without a certificate")
             if deferred.new_email is not None:  # the new user gets the link
                 change_email(session, subscriber, deferred.new_email, by, self.clock.now())
+            if deferred.predecessor is not None:
+                self._refuse_second_successor(session, deferred.predecessor)
             target = LinkTarget(deferred=deferred)
             ref = subscriber_ref_of(subscriber)
             return create_link(session, self.settings, ref, target, by, self.clock.now())
+
+    def _refuse_second_successor(self, session: Session, serial: str) -> None:
+        """A certificate gets one successor: a second renewal or reissue is refused now,
+        not when the subscriber comes to pick it up."""
+        row = session.scalar(select(Certificate).where(Certificate.serial == serial))
+        if row is None:
+            raise NotFound("certificate", serial)
+        waiting = session.scalar(
+            select(Pickup.id).where(
+                Pickup.predecessor_serial == serial,
+                Pickup.used_at.is_(None),
+                Pickup.expires_at > self.clock.now(),
+            )
+        )
+        if row.superseded_by_id is not None or waiting is not None:
+            raise Conflict(
+                f"certificate {serial} already has a pending successor: "
+                "collect or revoke it before another renewal or reissue",
+                serial,
+            )
 
     def _check_deferred(self, deferred: Deferred) -> None:
         if deferred.action not in ACTIONS:
