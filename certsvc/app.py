@@ -23,6 +23,7 @@ from certsvc.directory import Directory
 from certsvc.domain.maintenance import MaintenanceCalendar
 from certsvc.feed.crl import CRLPublisher
 from certsvc.feed.runtime import Gateway
+from certsvc.gate import ChangeGate
 from certsvc.lifecycle.operations import Lifecycle
 from certsvc.lifecycle.pickup import Pickups
 from certsvc.notify.drain import OutboxDrainer, SenderRegistry
@@ -71,7 +72,9 @@ class Services:
 
     @cached_property
     def directory(self) -> Directory:
-        return Directory(self.sessions, self.clock)
+        return Directory(
+            self.sessions, self.clock, ChangeGate.of(self.sessions, self.settings, self.clock)
+        )
 
     @cached_property
     def crls(self) -> CRLPublisher:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from certsvc.logging import get_logger
@@ -22,10 +22,15 @@ _INSERT = insert(table_of(AuditEvent))
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks for a change (``cli:root``, ``api:helpdesk-1``, ``scheduler``), and why."""
+    """Who asks for a change (``cli:root``, ``api:helpdesk-1``, ``scheduler``), and why.
+
+    ``force`` is an operator's ``--force``: the change passes an open maintenance window
+    (the operator doing the maintenance), and that is audited (``certsvc.gate``).
+    """
 
     name: str
     ticket: str | None = None
+    force: bool = False
 
 
 def record(
@@ -85,8 +90,9 @@ def query(session: Session, wanted: AuditFilter) -> list[dict[str, Any]]:
         statement = statement.where(AuditEvent.serial.in_(wanted.serials))
     if wanted.actor is not None:
         statement = statement.where(AuditEvent.actor == wanted.actor)
-    if wanted.ticket is not None:
-        statement = statement.where(AuditEvent.ticket == wanted.ticket)
+    if wanted.ticket is not None:  # case-insensitive, by prefix: "t-47" finds "T-4711"
+        prefix = wanted.ticket.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(func.lower(AuditEvent.ticket).like(f"{prefix}%", escape="\\"))
     if wanted.since is not None:
         statement = statement.where(AuditEvent.at >= wanted.since)
     if wanted.until is not None:

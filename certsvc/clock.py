@@ -7,10 +7,11 @@ expiry date, reminders, lockouts, the maintenance window) is checked without sle
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class Clock(Protocol):
     """Source of the current instant, always timezone-aware UTC."""
 
@@ -76,3 +77,14 @@ def parse_instant(text: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"not an ISO 8601 instant: {text!r}") from exc
     return require_aware(parsed)
+
+
+def local_text(instant: datetime, zone: tzinfo) -> str:
+    """An instant as a person writes it in the business zone: ``2026-11-29 08:00 JST``.
+
+    Seconds only when they are not zero, never microseconds or a numeric UTC offset; for
+    mails, pages and error messages (machine fields keep ISO 8601).
+    """
+    local = require_aware(instant).astimezone(zone)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+    return f"{shown} {local.tzname() or ''}".rstrip()

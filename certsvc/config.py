@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +45,8 @@ class DatabaseSettings(Section):
 
 class BusinessSettings(Section):
     timezone: str = "Asia/Tokyo"
+    holiday_country: str = "JP"  # public holidays (``holidays`` package); "": none
+    closed_dates: tuple[date, ...] = ()  # extra days the helpdesk is closed
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,7 @@ from certsvc.clock import Clock
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState
 from certsvc.errors import Conflict, InputError, NotFound
+from certsvc.gate import ChangeGate
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, Credential, Subscriber, Tenant
@@ -160,18 +161,21 @@ def add_subscriber(session: Session, new: NewSubscriber, by: Actor, at: datetime
 class Directory:
     """Tenant and subscriber operations, each one transaction (for the CLI and the API)."""
 
-    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
+    def __init__(self, sessions: SessionFactory, clock: Clock, gate: ChangeGate) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.gate = gate
 
     def add_tenant(
         self, company_number: str, name: str, admin_email: str, by: Actor, admin_name: str = ""
     ) -> None:
+        self.gate.admit(by, "tenant.add")
         with transaction(self.sessions) as session:
             now = self.clock.now()
             add_tenant(session, company_number, name, admin_email, by, now, admin_name)
 
     def add_subscriber(self, new: NewSubscriber, by: Actor) -> None:
+        self.gate.admit(by, "subscriber.add")
         with transaction(self.sessions) as session:
             add_subscriber(session, new, by, self.clock.now())
 
@@ -185,6 +189,7 @@ class Directory:
         """Name a new representative administrator; the old and new address are both told."""
         identifiers.display_name(name)
         identifiers.email(email)
+        self.gate.admit(by, "tenant.change_administrator")
         now = self.clock.now()
         with transaction(self.sessions) as session:
             tenant = get_tenant(session, company_number)
@@ -219,21 +224,26 @@ class Directory:
         self, company_number: str, user_id: str, email: str, by: Actor
     ) -> SubscriberView:
         identifiers.email(email)
+        self.gate.admit(by, "subscriber.change_email")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
+            held = _held_serial(session, subscriber)
+            if held is not None and subscriber.email != email:
+                raise Conflict(
+                    f"subscriber {user_id} holds certificate {held}, which carries the e-mail "
+                    f"address: change it with the certificate (certsvc cert reissue {held} "
+                    "--reason user-change --new-email ..., or POST .../reissue with new_email)",
+                    held,
+                )
             change_email(session, subscriber, email, by, self.clock.now())
             return _subscriber_view(session, subscriber)
 
     def mark_no_certificate(self, company_number: str, user_id: str, by: Actor) -> SubscriberView:
         """The user needs no certificate (self-registration); refused while one is held."""
+        self.gate.admit(by, "subscriber.mark_no_certificate")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
-            held = session.scalar(
-                select(Certificate.serial).where(
-                    Certificate.subscriber_id == subscriber.id,
-                    Certificate.state.in_((CertState.PENDING, CertState.ISSUED)),
-                )
-            )
+            held = _held_serial(session, subscriber)
             if held is not None:
                 raise Conflict(f"subscriber {user_id} holds certificate {held}: revoke it first")
             before = {"needs_certificate": subscriber.needs_certificate}
@@ -266,6 +276,16 @@ def change_email(
         company_number=subscriber.tenant.company_number,
         before=before,
         after={"email": email, "user_id": subscriber.user_id},
+    )
+
+
+def _held_serial(session: Session, subscriber: Subscriber) -> str | None:
+    """A certificate the subscriber holds (or is being issued), if any."""
+    return session.scalar(
+        select(Certificate.serial).where(
+            Certificate.subscriber_id == subscriber.id,
+            Certificate.state.in_((CertState.PENDING, CertState.ISSUED)),
+        )
     )
 
 

@@ -71,8 +71,9 @@ class Conflict(CertsvcError):
 class MaintenanceWindow(CertsvcError):
     """Changes are refused until ``ends_at`` (the end of the maintenance window)."""
 
-    def __init__(self, ends_at: datetime) -> None:
-        super().__init__(f"maintenance window: changes are refused until {ends_at.isoformat()}")
+    def __init__(self, ends_at: datetime, shown: str = "") -> None:
+        until = shown or ends_at.isoformat()
+        super().__init__(f"maintenance window: changes are refused until {until}")
         self.ends_at = ends_at
 
 

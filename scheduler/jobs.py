@@ -17,7 +17,7 @@ says when it may run. ``dry_run`` reports what would happen and writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,10 +32,12 @@ from certsvc.errors import CertsvcError, ConfigError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.lifecycle import expiry, reconcile
 from certsvc.lifecycle.parts import Parts
+from certsvc.lifecycle.pickup_links import LinkTarget, create_link
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport, OutboxDrainer
 from certsvc.notify.outbox import enqueue_many
 from certsvc.notify.reminders import DueReminder, due_on
+from certsvc.storage.certificates import subscriber_ref_of
 from certsvc.storage.db import transaction
 from certsvc.storage.models import Certificate, JobRun
 
@@ -170,7 +172,10 @@ def _plan_date(
     days_before = parts.settings.reminders.days_before
     try:
         with transaction(parts.sessions) as session:
-            due = due_on(session, day, today, days_before)
+            due = [
+                _with_link(session, parts, reminder, now)
+                for reminder in due_on(session, day, today, days_before)
+            ]
             queued = enqueue_many(session, [reminder.message() for reminder in due], now)
             counts = {"reminders_planned": len(due), "reminders_queued": queued}
             if day == today:
@@ -189,6 +194,23 @@ def _plan_date(
         return
     report.reminders.extend(due)
     report.reminders_queued += queued
+
+
+def _with_link(session: Session, parts: Parts, reminder: DueReminder, now: datetime) -> DueReminder:
+    """A reminder whose successor still waits for pickup carries a fresh pickup link (the
+    old one may have expired, and only its digest is kept)."""
+    if reminder.successor is None:
+        return reminder
+    row = session.get_one(Certificate, reminder.successor[0])
+    target = LinkTarget(certificate=reminder.successor)
+    ref = subscriber_ref_of(row.subscriber)
+    ticket = create_link(session, parts.settings, ref, target, SCHEDULER, now, mail=False)
+    payload = {
+        **reminder.payload,
+        "link": ticket.link,
+        "link_expires_at": ticket.expires_at.isoformat(),
+    }
+    return replace(reminder, payload=payload)
 
 
 def _preview(parts: Parts, report: NightlyReport, today: date, now: datetime) -> None:

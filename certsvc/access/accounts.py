@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,19 +18,22 @@ from sqlalchemy.orm import Session
 from certsvc import audit
 from certsvc.access.credentials import (
     FAILED,
+    ResetTarget,
     Secrets,
     check_password,
     check_registration_number,
     draw_position,
-    is_working_day,
     next_midnight,
     temporary_password,
+    temporary_registration_number,
 )
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.directory import get_subscriber
+from certsvc.domain.business_days import BusinessCalendar
 from certsvc.errors import AuthenticationFailed, Conflict, InputError, NotFound
+from certsvc.gate import ChangeGate
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Credential, Subscriber
@@ -44,14 +47,17 @@ class Login:
     password: str
     challenge: str
     new_password: str | None = None
+    source: str | None = None  # the client's address, for the audit of a failed login
 
 
 @dataclass(frozen=True)
-class TemporaryPassword:
-    """Shown once to whoever reset the credentials; only its hash is stored."""
+class ResetDone:
+    """What an operator's reset answers: what was reset, until when, where it was mailed;
+    the temporary values themselves travel only in the mail."""
 
-    password: str
+    reset: ResetTarget
     expires_at: datetime
+    mailed_to: str
 
 
 def subscriber_actor(subscriber: Subscriber) -> Actor:
@@ -69,11 +75,15 @@ class Accounts:
         self.settings = settings
         self.rules = settings.credentials
         self.secrets = secrets
+        self.gate = ChangeGate.of(sessions, settings, clock)
+        business = settings.business
+        self.calendar = BusinessCalendar(business.holiday_country, business.closed_dates)
 
     def set(self, company_number: str, user_id: str, password: str, number: str, by: Actor) -> None:
         """Register (or replace) the credentials of the registration letter; lifts a lock."""
         check_password(password)
         check_registration_number(number)
+        self.gate.admit(by, "credentials.set")
         now = self.clock.now()
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
@@ -97,43 +107,75 @@ class Accounts:
             )
 
     def reset(
-        self, company_number: str, user_id: str, by: Actor, *, helpdesk: bool
-    ) -> TemporaryPassword:
-        """An operator's reset: a temporary password for 24 hours, and the lock lifted.
+        self,
+        company_number: str,
+        user_id: str,
+        by: Actor,
+        *,
+        helpdesk: bool,
+        what: ResetTarget = ResetTarget.BOTH,
+    ) -> ResetDone:
+        """An operator's reset: temporary credentials valid 24 hours, mailed to the
+        subscriber's registered address (never answered); the lock is lifted.
 
-        The helpdesk resets only on its working days (default Tuesday and Thursday).
+        The helpdesk resets only on its working days: its weekdays (default Tuesday and
+        Thursday) that are business days (not public holidays, not closed dates).
         """
         now = self.clock.now()
-        if helpdesk and not is_working_day(now, self.settings.zone, self.rules.helpdesk_days):
-            days = ", ".join(self.rules.helpdesk_days)
-            raise Conflict(f"the helpdesk resets credentials only on its working days ({days})")
+        if helpdesk:
+            self._refuse_closed_day(now)
+        self.gate.admit(by, "credentials.reset")
         valid = timedelta(hours=self.rules.helpdesk_reset_hours)
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
             row = _credential(session, subscriber.id)
             if row is None:
                 raise NotFound("credentials", f"{company_number}/{user_id}")
-            return self._issue_temporary(session, row, by, "helpdesk", now + valid)
+            until = now + valid
+            self._issue_temporary(session, row, by, ("helpdesk", what), until)
+            return ResetDone(what, until, subscriber.email)
 
-    def self_reset(self, company_number: str, user_id: str, number: str) -> TemporaryPassword:
-        """Self-service reset with the registration number: a temporary password for 1 hour.
+    def self_reset(self, company_number: str, user_id: str, email: str, what: ResetTarget) -> None:
+        """Self-service reset (also while locked): temporary credentials valid 1 hour,
+        mailed to the registered address, which ``email`` must match.
 
-        Counts as a login attempt: wrong numbers lock the account like wrong passwords.
+        Answers nothing and raises nothing for a wrong address or an unknown subscriber,
+        so the caller's answer is the same whatever happened and addresses cannot be
+        probed; a mismatch resets nothing and is audited.
         """
+        actor = Actor(f"subscriber:{company_number}/{user_id}")
+        self.gate.admit(actor, "credentials.self_reset")
         now = self.clock.now()
         with transaction(self.sessions) as session:
             row = self._find(session, company_number, user_id)
-            ok = row is not None and self.secrets.number_matches(
-                row.registration_windows, row.subscriber_id, number
-            )
-            if row is not None and ok and not _locked(row, now):
-                until = now + timedelta(minutes=self.rules.self_reset_minutes)
-                actor = subscriber_actor(row.subscriber)
-                return self._issue_temporary(session, row, actor, "self-service", until)
-            self.secrets.burn(number)  # as slow as the success path's password hash
-            if row is not None and not _locked(row, now):
-                self._fail(session, row, now)
-        raise AuthenticationFailed(FAILED)
+            if row is None or not _same_address(row.subscriber.email, email):
+                self.secrets.burn(email)  # as slow as the success path's password hash
+                if row is not None:
+                    audit.record(
+                        session,
+                        actor,
+                        "credentials.self_reset_refused",
+                        now,
+                        company_number=company_number,
+                        after={"user_id": user_id, "reset": what.value, "why": "address"},
+                    )
+                return
+            until = now + timedelta(minutes=self.rules.self_reset_minutes)
+            self._issue_temporary(session, row, actor, ("self-service", what), until)
+
+    def _refuse_closed_day(self, now: datetime) -> None:
+        today = now.astimezone(self.settings.zone).date()
+        days = self.rules.helpdesk_days
+        closure = self.calendar.closure(today, days)
+        if closure is None:
+            return
+        upcoming = self.calendar.next_open(today, days)
+        after = f"; next possible day: {_weekday_text(upcoming)}" if upcoming else ""
+        raise Conflict(
+            f"the helpdesk resets credentials only on its working days "
+            f"({', '.join(day.capitalize() for day in days)}, not public holidays): "
+            f"{closure.reason}{after}"
+        )
 
     def challenge_position(self, subscriber_id: int) -> int:
         """The position the next login must answer; redrawn after every attempt."""
@@ -162,6 +204,8 @@ class Accounts:
                 return self._settle_password(row, login, now)
             elif not _locked(row, now):
                 self._fail(session, row, now)
+            if row is not None:
+                _audit_failed_login(session, row, now, login.source)
         raise AuthenticationFailed(FAILED)
 
     def _login_matches(self, row: Credential, login: Login, now: datetime) -> bool:
@@ -172,9 +216,11 @@ class Accounts:
             row.registration_windows, row.subscriber_id, row.challenge_position, login.challenge
         )
         temporary_ok = row.temporary_until is None or now < row.temporary_until
-        return user_ok & password_ok & challenge_ok & temporary_ok
+        number_ok = row.temporary_number_until is None or now < row.temporary_number_until
+        return user_ok & password_ok & challenge_ok & temporary_ok & number_ok
 
     def _settle_password(self, row: Credential, login: Login, now: datetime) -> str:
+        row.temporary_number_until = None  # a temporary number used in time is in force
         expired = now >= row.password_set_at + timedelta(days=self.rules.password_max_age_days)
         if login.new_password is not None:
             self._replace_password(row, login.new_password, now)
@@ -201,13 +247,28 @@ class Accounts:
         row.temporary_until = None
 
     def _issue_temporary(
-        self, session: Session, row: Credential, by: Actor, kind: str, until: datetime
-    ) -> TemporaryPassword:
+        self,
+        session: Session,
+        row: Credential,
+        by: Actor,
+        kind: tuple[str, ResetTarget],
+        until: datetime,
+    ) -> None:
+        """Replace what was chosen by temporary values, lift the lock, and queue the one
+        mail that carries them (the audit event names what was reset, never a value)."""
         now = self.clock.now()
-        before = _state(row, now)
-        password = temporary_password()
-        row.password_hash = self.secrets.hash_password(password)
-        row.temporary_until = until
+        (who, what), before = kind, _state(row, now)
+        secrets_out: dict[str, str] = {}
+        if what.password:
+            secrets_out["temporary_password"] = password = temporary_password()
+            row.password_hash = self.secrets.hash_password(password)
+            row.temporary_until = until
+        if what.number:
+            number = temporary_registration_number()
+            secrets_out["temporary_registration_number"] = number
+            row.registration_windows = self.secrets.registration_windows(row.subscriber_id, number)
+            row.temporary_number_until = until
+        row.challenge_position = draw_position()
         _unlock(row)
         subscriber = row.subscriber
         tenant = subscriber.tenant
@@ -218,7 +279,8 @@ class Accounts:
             now,
             company_number=tenant.company_number,
             before=before,
-            after={"user_id": subscriber.user_id, "reset": kind, **_state(row, now)},
+            after={"user_id": subscriber.user_id, "reset": who, "what": what.value}
+            | _state(row, now),
         )
         enqueue(
             session,
@@ -232,12 +294,13 @@ class Accounts:
                 "user_id": subscriber.user_id,
                 "display_name": subscriber.display_name,
                 "locale": subscriber.locale,
-                "reset": kind,
-                "expires_at": until.astimezone(self.settings.zone).isoformat(),
+                "reset": who,
+                "what": what.value,
+                "expires_at": until.isoformat(),
+                **secrets_out,
             },
             at=now,
         )
-        return TemporaryPassword(password, until)
 
     def _fail(self, session: Session, row: Credential, now: datetime) -> None:
         """Count a failure; the last one allowed locks the account until tomorrow."""
@@ -279,10 +342,41 @@ def _unlock(row: Credential) -> None:
     row.locked_until = None
 
 
+def _audit_failed_login(
+    session: Session, row: Credential, now: datetime, source: str | None
+) -> None:
+    """Who failed, when, from where, and whether the account is locked now; never what
+    was typed."""
+    subscriber = row.subscriber
+    audit.record(
+        session,
+        subscriber_actor(subscriber),
+        "credentials.login_failed",
+        now,
+        company_number=subscriber.tenant.company_number,
+        after={"user_id": subscriber.user_id, "source": source, **_state(row, now)},
+    )
+
+
+def _same_address(registered: str, given: str) -> bool:
+    """The registered address, compared without case (mail systems ignore it in
+    practice) and in constant time."""
+    return hmac.compare_digest(
+        registered.strip().casefold().encode(), given.strip().casefold().encode()
+    )
+
+
+def _weekday_text(day: date) -> str:
+    return f"{day.isoformat()} ({day.strftime('%A')})"
+
+
 def _state(row: Credential, now: datetime) -> dict[str, object]:
     """What the audit trail may see of credentials: never a hash, never a digit."""
     return {
         "locked": _locked(row, now),
         "failed_attempts": row.failed_attempts,
         "temporary_until": row.temporary_until.isoformat() if row.temporary_until else None,
+        "temporary_number_until": (
+            row.temporary_number_until.isoformat() if row.temporary_number_until else None
+        ),
     }

@@ -21,13 +21,14 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from certsvc.config import WEEKDAYS, CredentialSettings
+from certsvc.config import CredentialSettings
 from certsvc.errors import ConfigError, InputError
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 32
@@ -39,10 +40,33 @@ FAILED = (
 )
 
 
+class ResetTarget(StrEnum):
+    """What a reset replaces; the subscriber chooses (初期化対象を選択)."""
+
+    PASSWORD = "password"
+    REGISTRATION_NUMBER = "registration_number"
+    BOTH = "both"
+
+    @property
+    def password(self) -> bool:
+        return self is not ResetTarget.REGISTRATION_NUMBER
+
+    @property
+    def number(self) -> bool:
+        return self is not ResetTarget.PASSWORD
+
+
 def check_password(password: str, field: str = "password") -> str:
-    """8-32 characters from at least two classes (digits, letters, symbols)."""
+    """8-32 half-width (ASCII) characters from at least two classes (digits, letters,
+    symbols); a full-width character (ＡＢＣ, １２３, 　) is refused by name."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InputError(f"{field} must be {PASSWORD_MIN}-{PASSWORD_MAX} characters", field)
+    if any(not char.isascii() for char in password):
+        raise InputError(
+            f"{field} takes half-width (ASCII) letters, digits and symbols only: "
+            "full-width or other non-ASCII characters are not allowed",
+            field,
+        )
     if any(not char.isprintable() for char in password):
         raise InputError(f"{field} must not contain control characters", field)
     classes = {_char_class(char) for char in password}
@@ -86,16 +110,20 @@ def next_midnight(now: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(tomorrow, time(0, 0), tzinfo=zone)
 
 
-def is_working_day(now: datetime, zone: ZoneInfo, days: tuple[str, ...]) -> bool:
-    return WEEKDAYS[now.astimezone(zone).weekday()] in days
-
-
 def temporary_password() -> str:
     """A random 16-character password that itself passes ``check_password``."""
     alphabet = string.ascii_letters + string.digits
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(16))
         if {_char_class(char) for char in candidate} == {"digit", "letter"}:
+            return candidate
+
+
+def temporary_registration_number() -> str:
+    """8 random digits that pass ``check_registration_number`` (not one digit repeated)."""
+    while True:
+        candidate = "".join(secrets.choice(string.digits) for _ in range(REGISTRATION_DIGITS))
+        if len(set(candidate)) > 1:
             return candidate
 
 

@@ -36,8 +36,6 @@ def create_app(services: Services) -> FastAPI:
     limits = services.settings.limits
     guard = GuardParts(
         limits.max_body_bytes,
-        services.maintenance,
-        services.clock,
         services.tokens,
         services.idempotency,
     )

@@ -1,5 +1,7 @@
-"""What every request passes before a route: the body cap, the maintenance window, and
-the ``Idempotency-Key`` replay of a POST.
+"""What every request passes before a route: the body cap and the ``Idempotency-Key``
+replay of a POST. The maintenance window is not checked here but below every edge
+(``certsvc.gate``): the operation refuses, its ``MaintenanceWindow`` answers 503 with
+Retry-After, and a refused keyed POST gives its key back (5xx answers are not kept).
 
 A pure ASGI middleware, so the body is read once (and never more than the cap), a
 refusal costs no route work, and a POST's answer can be captured for replay. Database
@@ -19,8 +21,6 @@ from starlette.datastructures import Headers
 from certsvc.access.idempotency import IdempotencyStore, StoredAnswer
 from certsvc.access.tokens import Tokens
 from certsvc.api.problems import for_error, problem
-from certsvc.clock import Clock
-from certsvc.domain.maintenance import MaintenanceCalendar
 from certsvc.errors import CertsvcError, InputError
 
 Scope = MutableMapping[str, Any]
@@ -29,8 +29,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
-FEED_PREFIXES = ("/gateway", "/crl", "/ocsp")
 PUBLIC_PREFIX = "/api/v1/pickup"
 """Subscriber pickup: single-use links; answers may hold a private key, never stored."""
 
@@ -44,14 +42,12 @@ class GuardParts:
     """What the guard checks a request against; the app factory hands them over."""
 
     max_body_bytes: int
-    maintenance: MaintenanceCalendar
-    clock: Clock
     tokens: Tokens
     idempotency: IdempotencyStore
 
 
 class RequestGuard:
-    """Body cap (413), maintenance (503 + Retry-After), idempotent POST replay."""
+    """Body cap (413), NUL refusal (422), idempotent POST replay."""
 
     def __init__(self, app: ASGIApp, parts: GuardParts) -> None:
         self.app = app
@@ -64,8 +60,6 @@ class RequestGuard:
         try:
             _refuse_nul(scope)
             body = await self._read_body(scope, receive)
-            if scope["method"] not in READS and not scope["path"].startswith(FEED_PREFIXES):
-                self.parts.maintenance.guard(self.parts.clock.now())
         except _TooLarge:
             cap = self.parts.max_body_bytes
             await problem(413, "payload-too-large", f"request body over {cap} bytes")(

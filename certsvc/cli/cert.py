@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.context import CliContext, force_option, pass_cli
 from certsvc.cli.options import ValueChoice
 from certsvc.cli.output import SUMMARY_COLUMNS, print_certificate, print_json, print_table
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
@@ -115,6 +115,7 @@ def _check_writable(path: Path) -> None:
 
 
 @cert.command("issue")
+@force_option
 @click.argument("company_number")
 @click.argument("user_id")
 @key_options
@@ -126,6 +127,7 @@ def issue(cli: CliContext, company_number: str, user_id: str, delivery: KeyDeliv
 
 
 @cert.command("renew")
+@force_option
 @click.argument("serial")
 @key_options
 @click.option("--revoke-old", type=ValueChoice(RevokeOld), help="Default: keep the old one valid.")
@@ -146,6 +148,7 @@ def renew(
 
 
 @cert.command("reissue")
+@force_option
 @click.argument("serial")
 @click.option("--reason", required=True, type=ValueChoice(ReissueReason))
 @click.option("--new-email", help="The new user's e-mail (user change).")
@@ -171,6 +174,7 @@ def reissue(
 
 
 @cert.command("revoke")
+@force_option
 @click.argument("serial")
 @click.option("--reason", required=True, type=click.Choice(REASONS))
 @click.option("--ticket", help="Ticket reference for the audit trail.")
@@ -183,6 +187,7 @@ def revoke(cli: CliContext, serial: str, reason: str, ticket: str | None, as_jso
 
 
 @cert.command("collect")
+@force_option
 @click.argument("serial")
 @click.option("--ticket", help="Ticket reference for the audit trail.")
 @pass_cli

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import click
 
 from certsvc.app import Services
 from certsvc.audit import Actor
+from certsvc.clock import Clock, SystemClock
 from certsvc.config import Settings, load_settings
 from certsvc.logging import configure_logging
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 class CliContext:
     """Lazily loads the configuration so ``--help`` never touches the disk."""
 
-    def __init__(self, config_file: str | None) -> None:
+    def __init__(self, config_file: str | None, clock: Clock | None = None) -> None:
         self.config_file = config_file
+        self.clock = clock or SystemClock()
+        self.force = False  # --force: pass an open maintenance window (audited)
 
     @cached_property
     def settings(self) -> Settings:
@@ -27,7 +34,7 @@ class CliContext:
 
     @cached_property
     def services(self) -> Services:
-        return Services(self.settings)
+        return Services(self.settings, self.clock)
 
     def close(self) -> None:
         """Release database connections when the command ends."""
@@ -35,8 +42,25 @@ class CliContext:
             self.services.close()
 
     def actor(self, ticket: str | None = None) -> Actor:
-        """Operators on the box act as ``cli:<login name>``."""
-        return Actor(f"cli:{getpass.getuser()}", ticket)
+        """Operators on the box act as ``cli:<login name>``; ``--force`` goes with them."""
+        return Actor(f"cli:{getpass.getuser()}", ticket, self.force)
 
 
 pass_cli = click.make_pass_decorator(CliContext)
+
+
+def _set_force(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.find_object(CliContext).force = True  # type: ignore[union-attr]
+    return value
+
+
+def force_option(function: FC) -> FC:
+    """``--force``: an operator doing the maintenance changes during the window (audited)."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_force,
+        help="Change even during the maintenance window (audited as maintenance.forced).",
+    )(function)

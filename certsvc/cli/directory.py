@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from certsvc import directory
-from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.context import CliContext, force_option, pass_cli
 
 
 @click.group()
@@ -14,13 +14,17 @@ def tenant() -> None:
 
 
 @tenant.command("add")
+@force_option
 @click.argument("company_number")
 @click.option("--name", required=True, help="Company name (the O= of its certificates).")
 @click.option("--admin-email", required=True, help="Representative administrator's e-mail.")
+@click.option("--admin-name", default="", help="Representative administrator's name.")
 @pass_cli
-def tenant_add(cli: CliContext, company_number: str, name: str, admin_email: str) -> None:
+def tenant_add(
+    cli: CliContext, company_number: str, name: str, admin_email: str, admin_name: str
+) -> None:
     """Register a tenant."""
-    cli.services.directory.add_tenant(company_number, name, admin_email, cli.actor())
+    cli.services.directory.add_tenant(company_number, name, admin_email, cli.actor(), admin_name)
     click.echo(f"tenant {company_number} added")
 
 
@@ -30,6 +34,7 @@ def subscriber() -> None:
 
 
 @subscriber.command("add")
+@force_option
 @click.argument("company_number")
 @click.argument("user_id")
 @click.option("--email", required=True)

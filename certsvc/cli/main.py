@@ -27,6 +27,7 @@ from certsvc.cli import (
 from certsvc.cli.context import CliContext
 from certsvc.cli.maintenance import maintenance
 from certsvc.cli.scheduling import nightly, outbox, scheduler
+from certsvc.clock import Clock
 from certsvc.config import CONFIG_ENV
 from certsvc.errors import (
     CAError,
@@ -77,7 +78,8 @@ class CertsvcGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None) -> None:
     """certsvc: client-certificate lifecycle management."""
-    ctx.obj = CliContext(config_file)
+    given = ctx.obj  # a Clock handed in by a program embedding the CLI (the tests)
+    ctx.obj = CliContext(config_file, given if isinstance(given, Clock) else None)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from certsvc.clock import require_aware
+from certsvc.clock import local_text, require_aware
 from certsvc.config import OCCURRENCES, WEEKDAYS, MaintenanceSettings
 from certsvc.errors import MaintenanceWindow
 
@@ -67,11 +67,13 @@ class MaintenanceCalendar:
     def guard(self, instant: datetime) -> None:
         """Refuse a changing request while a window is open.
 
-        :raises MaintenanceWindow: with ``ends_at`` in UTC (HTTP Retry-After is in GMT).
+        :raises MaintenanceWindow: with ``ends_at`` in UTC (HTTP Retry-After is in GMT) and
+            its message naming the end in the business zone (``2026-11-29 08:00 JST``).
         """
         window = self.window_at(instant)
         if window is not None:
-            raise MaintenanceWindow(window.ends_at.astimezone(UTC))
+            ends_at = window.ends_at.astimezone(UTC)
+            raise MaintenanceWindow(ends_at, local_text(ends_at, self.zone))
 
     def defer(self, instant: datetime) -> datetime:
         """When scheduled work due at ``instant`` may run: the window's end if it is open."""

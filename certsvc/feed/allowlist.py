@@ -44,11 +44,14 @@ COLUMNS = (
     Certificate.subject,
     Certificate.not_after,
     Certificate.invalid_from,
+    Certificate.revoke_due_at,
 )
 
 
 class Entry(NamedTuple):
-    """One certificate a gateway may let in until ``invalid_from`` (Unix seconds).
+    """One certificate a gateway may let in until ``invalid_from`` (Unix seconds): the
+    midnight after its expiry date, or the instant an on-pickup revocation falls due
+    (``revoke_due_at``) when that comes first, whether or not a job has run by then.
 
     A tuple of strings and a float: the garbage collector stops tracking it, which keeps
     collector pauses off the check path with a million entries in memory.
@@ -81,16 +84,15 @@ def serial_key(serial: str, issuer: str) -> str:
 
 _Text = str | None
 _Time = datetime | None
-_Row = Row[_Text, _Text, _Text, _Text, _Text, _Time, _Time]
+_Row = Row[_Text, _Text, _Text, _Text, _Text, _Time, _Time, _Time]
 
 
 def _entry(row: _Row) -> Entry | None:
-    serial, sha1, sha256, issuer, subject, not_after, invalid_from = row
+    serial, sha1, sha256, issuer, subject, not_after, invalid_from, revoke_due_at = row
     if not (serial and sha1 and sha256 and invalid_from and not_after):
         return None
-    return Entry(
-        serial, sha1, sha256, issuer or "", subject or "", not_after, invalid_from.timestamp()
-    )
+    until = min(invalid_from, revoke_due_at) if revoke_due_at else invalid_from
+    return Entry(serial, sha1, sha256, issuer or "", subject or "", not_after, until.timestamp())
 
 
 class AllowlistIndex:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from certsvc.domain.certificates import CertState
@@ -72,7 +72,8 @@ def delta(session: Session, since: int, upto: int, now: datetime, limit: int) ->
     version = changes[-1].version if more else upto
     lapsed = session.execute(
         select(Certificate.serial, Certificate.sha256, Certificate.sha1).where(
-            Certificate.state == CertState.ISSUED, Certificate.invalid_from <= now
+            Certificate.state == CertState.ISSUED,
+            or_(Certificate.invalid_from <= now, Certificate.revoke_due_at <= now),
         )
     ).all()
     gone = [

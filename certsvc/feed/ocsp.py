@@ -120,11 +120,20 @@ class OCSPResponder:
         with self.sessions() as session:
             row = session.execute(
                 select(
-                    Certificate.state, Certificate.revoked_at, Certificate.revocation_reason
+                    Certificate.state,
+                    Certificate.revoked_at,
+                    Certificate.revocation_reason,
+                    Certificate.revoke_due_at,
+                    Certificate.revoke_due_reason,
                 ).where(Certificate.serial == format_serial(serial))
             ).first()
         if row is None or row.state not in (CertState.ISSUED, CertState.EXPIRED, CertState.REVOKED):
             return OCSPStatus(ocsp.OCSPCertStatus.UNKNOWN)
+        due = row.revoke_due_at
+        if row.state is CertState.ISSUED and due is not None and due <= self.clock.now():
+            # an on-pickup revocation is due: revoked from its instant, whether a job ran
+            reason = RevocationReason(row.revoke_due_reason or "superseded")
+            return OCSPStatus(ocsp.OCSPCertStatus.REVOKED, due, reason)
         if row.state is not CertState.REVOKED:
             return OCSPStatus(ocsp.OCSPCertStatus.GOOD)
         reason = RevocationReason(row.revocation_reason or "unspecified")

@@ -7,6 +7,7 @@ Functions of the parts they use; the nightly job and ``Lifecycle`` call them.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from certsvc import audit
 from certsvc.audit import Actor
@@ -16,7 +17,7 @@ from certsvc.feed.version import record_change
 from certsvc.lifecycle import recording
 from certsvc.lifecycle.parts import Parts
 from certsvc.storage.db import SessionFactory, transaction
-from certsvc.storage.models import Certificate
+from certsvc.storage.models import AuditEvent, Certificate
 
 
 def expire_due(sessions: SessionFactory, clock: Clock, by: Actor) -> list[str]:
@@ -58,6 +59,25 @@ def revoke_overdue(parts: Parts, by: Actor) -> list[str]:
     revoked: list[str] = []
     for serial, reason, state in due:
         if serial and reason and state is CertState.ISSUED:
-            recording.revoke(parts, serial, reason, by)
+            ticket = _successor_ticket(parts, serial)
+            recording.revoke(parts, serial, reason, Actor(by.name, ticket or by.ticket))
             revoked.append(serial)
     return revoked
+
+
+def _successor_ticket(parts: Parts, serial: str) -> str | None:
+    """The ticket of the renewal or reissue that made the revocation due, so the deferred
+    revocation is audited under the request that asked for it."""
+    successor = aliased(Certificate)
+    with parts.sessions() as session:
+        return session.scalar(
+            select(AuditEvent.ticket)
+            .join(successor, AuditEvent.serial == successor.serial)
+            .join(Certificate, Certificate.superseded_by_id == successor.id)
+            .where(
+                Certificate.serial == serial,
+                AuditEvent.action.in_(("certificate.reissue", "certificate.renew")),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )

@@ -25,6 +25,7 @@ from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.policy import RevocationReason, check_public_key, load_csr, validity_for
 from certsvc.errors import CAError, CAUnavailable, Conflict, InputError
+from certsvc.gate import ChangeGate
 from certsvc.lifecycle import expiry, reconcile, recording
 from certsvc.lifecycle import server_keys as delivery
 from certsvc.lifecycle.orders import (
@@ -74,6 +75,7 @@ class Lifecycle:
         self.clock = clock
         self.settings = settings
         self.parts = Parts(sessions, adapter, clock, settings)
+        self.gate = ChangeGate.of(sessions, settings, clock)
 
     # -- issuance -----------------------------------------------------------------------
 
@@ -86,6 +88,7 @@ class Lifecycle:
         handover: Handover = DIRECT,
     ) -> Issued:
         """Issue a first (or additional) certificate to a subscriber."""
+        self.gate.admit(by, "certificate.issue")
         prepared = self._prepare_key(key)
 
         def locate(session: Session) -> Order:
@@ -136,6 +139,7 @@ class Lifecycle:
         new_email: str | None,
     ) -> Issued:
         (by, handover), (action, revoke_old, reason) = ordered, plan
+        self.gate.admit(by, f"certificate.{action}")
         if new_email is not None:
             identifiers.email(new_email, "new_email")
         prepared = self._prepare_key(key)
@@ -226,10 +230,12 @@ class Lifecycle:
 
     def revoke(self, serial: str, reason: RevocationReason, by: Actor) -> CertificateView:
         """Revoke with an RFC 5280 reason; final, and a second revocation is an error."""
+        self.gate.admit(by, "certificate.revoke")
         return recording.revoke(self.parts, serial, reason, by)
 
     def collect(self, serial: str, by: Actor) -> CertificateView:
         """Record the first pickup; it triggers the on-pickup revocation of the predecessor."""
+        self.gate.admit(by, "certificate.collect")
         revoke_old: tuple[str, RevocationReason] | None = None
         with transaction(self.sessions) as session:
             row = records.certificate_by_serial(session, serial)
@@ -251,7 +257,7 @@ class Lifecycle:
                 )
             view = certificate_view(row, self.settings.zone)
         if revoke_old is not None:
-            self.revoke(revoke_old[0], revoke_old[1], by)
+            recording.revoke(self.parts, revoke_old[0], revoke_old[1], by)
         return view
 
     def revoke_overdue(self, by: Actor) -> list[str]:

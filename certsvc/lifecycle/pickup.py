@@ -78,6 +78,7 @@ class Pickups:
 
     def for_certificate(self, serial: str, by: Actor) -> PickupTicket:
         """A link for an issued certificate that waits for pickup (or a fresh link)."""
+        self.lifecycle.gate.admit(by, "pickup.create")
         with transaction(self.sessions) as session:
             row = session.scalar(
                 select(Certificate).where(
@@ -96,15 +97,38 @@ class Pickups:
     ) -> PickupTicket:
         """Record an issuance that happens when the subscriber picks it up with their key."""
         self._check_deferred(deferred)
+        self.lifecycle.gate.admit(by, "pickup.create")
         with transaction(self.sessions) as session:
             subscriber = get_subscriber(session, company_number, user_id)
             if not subscriber.needs_certificate:
                 raise Conflict(f"subscriber {user_id} is registered without a certificate")
             if deferred.new_email is not None:  # the new user gets the link
                 change_email(session, subscriber, deferred.new_email, by, self.clock.now())
+            if deferred.predecessor is not None:
+                self._refuse_second_successor(session, deferred.predecessor)
             target = LinkTarget(deferred=deferred)
             ref = subscriber_ref_of(subscriber)
             return create_link(session, self.settings, ref, target, by, self.clock.now())
+
+    def _refuse_second_successor(self, session: Session, serial: str) -> None:
+        """A certificate gets one successor: a second renewal or reissue is refused now,
+        not when the subscriber comes to pick it up."""
+        row = session.scalar(select(Certificate).where(Certificate.serial == serial))
+        if row is None:
+            raise NotFound("certificate", serial)
+        waiting = session.scalar(
+            select(Pickup.id).where(
+                Pickup.predecessor_serial == serial,
+                Pickup.used_at.is_(None),
+                Pickup.expires_at > self.clock.now(),
+            )
+        )
+        if row.superseded_by_id is not None or waiting is not None:
+            raise Conflict(
+                f"certificate {serial} already has a pending successor: "
+                "collect or revoke it before another renewal or reissue",
+                serial,
+            )
 
     def _check_deferred(self, deferred: Deferred) -> None:
         if deferred.action not in ACTIONS:
@@ -131,6 +155,7 @@ class Pickups:
             row = self._usable(session, token)
             pickup_id, subscriber_id = row.id, row.subscriber_id
             self._check_key(row.action, key)
+            self.lifecycle.gate.admit(subscriber_actor(row.subscriber), "pickup.redeem")
         password = self.accounts.authenticate(subscriber_id, login)
         if isinstance(key, ServerKey):
             key = ServerKey(password.encode())

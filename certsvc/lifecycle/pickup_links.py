@@ -69,8 +69,11 @@ def create_link(
     target: LinkTarget,
     by: Actor,
     now: datetime,
+    *,
+    mail: bool = True,
 ) -> PickupTicket:
-    """Write a single-use link for ``target`` and queue its mail to the subscriber."""
+    """Write a single-use link for ``target`` and queue its mail to the subscriber
+    (``mail=False``: the caller's own mail carries the link, e.g. a reminder)."""
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(days=settings.pickup.valid_days)
     deferred = target.deferred
@@ -107,7 +110,8 @@ def create_link(
             "revoke_old": deferred.revoke_old.value if deferred and deferred.revoke_old else None,
         },
     )
-    _mail(session, settings, subscriber, target, (link, expires_at), now)
+    if mail:
+        _mail(session, settings, subscriber, target, (link, expires_at), now)
     return PickupTicket(link, expires_at, action)
 
 

@@ -19,6 +19,7 @@ from certsvc.domain.certificates import CertState, Issuance, IssuedRecord, Revok
 from certsvc.domain.fingerprints import public_key_sha256
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAError, Conflict
+from certsvc.feed.version import record_change
 from certsvc.lifecycle import effects
 from certsvc.lifecycle import server_keys as delivery
 from certsvc.lifecycle.orders import Issued, Order, Predecessor, Prepared
@@ -105,6 +106,8 @@ def _settle_predecessor(
     grace = timedelta(days=parts.settings.reissue.on_pickup_grace_days)
     row.revoke_due_at = now if order.revoke_failed else now + grace
     row.revoke_due_reason = old.reason
+    # the gateway's index re-reads the row: it refuses the old one from revoke_due_at on
+    record_change(session, "add", row.serial or "", row.sha256 or "", now)
 
 
 def revoke_predecessor_at_ca(adapter: CAAdapter, clock: Clock, old: Predecessor | None) -> bool:

@@ -2,10 +2,12 @@
 
 A reminder "N days before" is due on ``expiry_date - N``. Each reminder is one outbox
 row per (certificate, N, recipient), so planning the same date twice queues nothing new.
-Certificates that are no longer issued (revoked, expired) or whose successor is already
-issued get none. After missed nights a catch-up plans each missed date in order, but a
-reminder is skipped when a later (smaller N) reminder of the same certificate is due by
-today: one mail, the latest, instead of a burst.
+Certificates that are no longer issued (revoked, expired) or whose successor is issued
+*and collected* get none: a successor still waiting for pickup does not silence them
+(nobody is locked out in silence), and its reminder names it (``successor``) so the
+nightly run can put a fresh pickup link in the mail. After missed nights a catch-up plans
+each missed date in order, but a reminder is skipped when a later (smaller N) reminder of
+the same certificate is due by today: one mail, the latest, instead of a burst.
 
 The query is by ``(state, expiry_date)`` equality on a handful of dates, so its cost
 grows with the reminders due, not with the certificates stored.
@@ -37,6 +39,8 @@ class DueReminder:
     days_before: int
     expiry_date: date
     payload: dict[str, Any]
+    successor: tuple[int, str] | None = None
+    """(row id, serial) of an issued successor that waits for pickup."""
 
     def message(self) -> NewMessage:
         key = f"{REMINDER_KIND}:{self.days_before}:{self.serial}:{self.recipient}"
@@ -81,6 +85,10 @@ def due_on(
             Subscriber.locale,
             Tenant.company_number,
             Tenant.name,
+            successor.id,
+            successor.serial,
+            successor.state,
+            successor.awaiting_pickup,
         )
         .join(Subscriber, Certificate.subscriber_id == Subscriber.id)
         .join(Tenant, Subscriber.tenant_id == Tenant.id)
@@ -88,7 +96,11 @@ def due_on(
         .where(
             Certificate.state == CertState.ISSUED,
             Certificate.expiry_date.in_(expiry_dates),
-            or_(successor.id.is_(None), successor.state != CertState.ISSUED),
+            or_(
+                successor.id.is_(None),
+                successor.state != CertState.ISSUED,
+                successor.awaiting_pickup.is_(True),
+            ),
         )
         .order_by(Certificate.id)
     ).all()
@@ -96,7 +108,9 @@ def due_on(
 
 
 def _reminder(day: date, row: tuple[Any, ...]) -> DueReminder:
-    serial, email, expiry, user_id, display_name, locale, company_number, company_name = row
+    serial, email, expiry, user_id, display_name, locale, company_number, company_name = row[:8]
+    next_id, next_serial, next_state, next_waiting = row[8:]
+    waiting = next_id is not None and next_state is CertState.ISSUED and next_waiting
     days_before = (expiry - day).days
     payload = {
         "serial": serial,
@@ -107,5 +121,7 @@ def _reminder(day: date, row: tuple[Any, ...]) -> DueReminder:
         "locale": locale,
         "expiry_date": expiry.isoformat(),
         "days_before": days_before,
+        "successor_serial": next_serial if waiting else None,
     }
-    return DueReminder(serial, email, days_before, expiry, payload)
+    successor = (next_id, next_serial) if waiting else None
+    return DueReminder(serial, email, days_before, expiry, payload, successor)

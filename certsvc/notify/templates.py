@@ -30,6 +30,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from certsvc.clock import local_text, parse_instant
+
 BUILT_IN = Path(__file__).parent / "templates"
 FALLBACK_LOCALE = "ja"
 WEEKDAYS_JA = "月火水木金土日"
@@ -63,6 +65,7 @@ class MailRenderer:
         )
         self.environment.filters["ja_date"] = ja_date
         self.environment.filters["en_date"] = en_date
+        self.environment.filters["when"] = lambda text: local_text(parse_instant(str(text)), zone)
         self.zone = zone
         self.renewal_url = renewal_url
 

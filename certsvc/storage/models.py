@@ -295,6 +295,7 @@ class Credential(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     password_set_at: Mapped[datetime]
     temporary_until: Mapped[datetime | None]
+    temporary_number_until: Mapped[datetime | None]
     history: Mapped[list[str]] = mapped_column(JSON, default=list)
     registration_windows: Mapped[list[str]] = mapped_column(JSON)
     challenge_position: Mapped[int] = mapped_column(Integer)

@@ -179,7 +179,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgres_ready: bool) -> Ite
     real_now = datetime.now(UTC).replace(microsecond=0)
     clock = FixedClock(real_now - timedelta(days=3))
     settings = make_settings(
-        directory / "home", database_url, gateway={"crl_check_seconds": 1, "poll_seconds": 0.2}
+        directory / "home",
+        database_url,
+        gateway={"crl_check_seconds": 1, "poll_seconds": 0.2},
+        # the clock is the real one, three days back: it may fall in a window, which
+        # these gateway tests do not exercise (tests/integration/api/test_maintenance_gate)
+        maintenance={"enabled": False},
     )
     services = Services(settings, clock)
     services.initialise()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -11,13 +11,14 @@ from certsvc.access.credentials import (
     challenge_answer,
     check_password,
     check_registration_number,
-    is_working_day,
     load_pepper,
     next_midnight,
     temporary_password,
+    temporary_registration_number,
 )
 from certsvc.config import CredentialSettings
-from certsvc.errors import InputError
+from certsvc.domain.business_days import BusinessCalendar
+from certsvc.errors import ConfigError, InputError
 from tests.timestamps import JST, utc_late_evening
 
 CHEAP = CredentialSettings(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1)
@@ -77,12 +78,45 @@ def test_lock_lifts_at_the_next_midnight_of_the_business_zone():
 
 def test_helpdesk_working_days_default_to_tuesday_and_thursday():
     days = CredentialSettings().helpdesk_days
-    thursday = datetime(2026, 11, 26, 10, 0, tzinfo=JST)
-    wednesday = datetime(2026, 11, 25, 10, 0, tzinfo=JST)
-    tuesday = datetime(2026, 11, 24, 23, 59, tzinfo=JST)
-    assert is_working_day(thursday, JST, days)
-    assert is_working_day(tuesday, JST, days)
-    assert not is_working_day(wednesday, JST, days)
+    calendar = BusinessCalendar("JP")
+    assert calendar.closure(date(2026, 11, 26), days) is None  # Thursday
+    assert calendar.closure(date(2026, 11, 24), days) is None  # Tuesday
+    wednesday = calendar.closure(date(2026, 11, 25), days)
+    assert wednesday is not None
+    assert wednesday.reason == "2026-11-25 is a Wednesday"
+
+
+def test_a_public_holiday_on_a_tuesday_is_closed_and_the_next_day_is_named():
+    days = CredentialSettings().helpdesk_days
+    calendar = BusinessCalendar("JP")
+    closure = calendar.closure(date(2026, 11, 3), days)  # Culture Day, a Tuesday
+    assert closure is not None
+    assert closure.reason == "2026-11-03 is a public holiday (Culture Day)"
+    assert calendar.next_open(date(2026, 11, 3), days) == date(2026, 11, 5)
+
+
+def test_extra_closed_dates_and_no_country():
+    days = CredentialSettings().helpdesk_days
+    calendar = BusinessCalendar("", [date(2026, 11, 5)])
+    assert calendar.closure(date(2026, 11, 3), days) is None  # no public holidays
+    assert calendar.holiday_name(date(2026, 11, 5)) == "closed date"
+    assert calendar.next_open(date(2026, 11, 3), days) == date(2026, 11, 10)
+    assert BusinessCalendar("JP").next_open(date(2026, 11, 3), ()) is None
+    with pytest.raises(ConfigError, match="holiday_country"):
+        BusinessCalendar("XX")
+
+
+@pytest.mark.parametrize(
+    "password", ["ｐａｓｓｗｏｒｄ12", "password１２", "pass　word12", "pässword12"]
+)
+def test_full_width_and_other_non_ascii_characters_are_refused_by_name(password):
+    with pytest.raises(InputError, match="half-width"):
+        check_password(password)
+
+
+def test_temporary_registration_numbers_pass_the_rules():
+    for _ in range(50):
+        check_registration_number(temporary_registration_number())
 
 
 def test_temporary_passwords_pass_the_password_rules_and_differ():

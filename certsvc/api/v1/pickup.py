@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from certsvc.access.accounts import Login
 from certsvc.api.deps import ServicesDep
 from certsvc.api.v1.schemas import PickupBody, SelfResetBody
-from certsvc.api.v1.subscribers import secret_answer
 from certsvc.errors import InputError
 from certsvc.lifecycle.operations import CsrKey, KeySource, ServerKey
 
@@ -25,16 +24,21 @@ Token = Annotated[str, Path(min_length=16, max_length=64)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+RESET_ACCEPTED = (
+    "if the company number, user ID and e-mail address match a registered subscriber, "
+    "the temporary credentials have been mailed to that address (valid 1 hour)"
+)
+
+
 @router.post(
     "/reset",
-    status_code=201,
-    summary="Self-service reset with the registration number: a password valid 1 hour",
+    status_code=202,
+    summary="Self-service reset (also while locked): temporary credentials by mail",
 )
 def self_reset(body: SelfResetBody, services: ServicesDep) -> JSONResponse:
-    temporary = services.accounts.self_reset(
-        body.company_number, body.user_id, body.registration_number
-    )
-    return secret_answer(temporary.password, temporary.expires_at.isoformat())
+    """The same answer whatever happened, so addresses and user IDs cannot be probed."""
+    services.accounts.self_reset(body.company_number, body.user_id, body.email, body.reset)
+    return JSONResponse({"detail": RESET_ACCEPTED}, status_code=202, headers=NO_STORE)
 
 
 @router.get("/{token}", summary="The pickup page: which challenge digits to give")
@@ -47,7 +51,7 @@ def show(token: Token, services: ServicesDep) -> dict[str, Any]:
     summary="Log in and collect: JSON with the certificate, or a PKCS#12 file",
     responses={200: {"content": {"application/x-pkcs12": {}}}},
 )
-def collect(token: Token, body: PickupBody, services: ServicesDep) -> Response:
+def collect(token: Token, body: PickupBody, request: Request, services: ServicesDep) -> Response:
     if body.csr is not None and body.pkcs12:
         raise InputError("give either csr or pkcs12, not both", "csr")
     key: KeySource | None = None
@@ -55,7 +59,8 @@ def collect(token: Token, body: PickupBody, services: ServicesDep) -> Response:
         key = CsrKey(body.csr.encode())
     elif body.pkcs12:
         key = ServerKey(b"")  # protected by the subscriber's password once logged in
-    login = Login(body.user_id, body.password, body.challenge, body.new_password)
+    source = request.client.host if request.client else None
+    login = Login(body.user_id, body.password, body.challenge, body.new_password, source)
     collected = services.pickups.redeem(token, login, key)
     if collected.pkcs12 is not None:
         return Response(collected.pkcs12, media_type="application/x-pkcs12", headers=NO_STORE)

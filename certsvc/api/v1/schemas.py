@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from certsvc.access.credentials import ResetTarget
 from certsvc.domain.certificates import ReissueReason, RevokeOld
 from certsvc.domain.policy import MAX_CSR_BYTES, RevocationReason
 
@@ -121,9 +122,20 @@ class CredentialsBody(Body):
 
 
 class SelfResetBody(Body):
+    """The self-service reset: who (company number, user ID, the registered address) and
+    what to reset; the temporary values go by mail to the registered address."""
+
     company_number: CompanyNumber
     user_id: UserId
-    registration_number: Annotated[str, Field(max_length=16)]
+    email: Email
+    reset: ResetTarget = ResetTarget.PASSWORD
+
+
+class CredentialsResetBody(Body):
+    """The helpdesk's reset; an empty body resets both, valid 24 hours."""
+
+    reset: ResetTarget = ResetTarget.BOTH
+    ticket: Ticket
 
 
 class PickupBody(Body):

@@ -7,12 +7,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
 
 from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, own_tenant
 from certsvc.api.deps import ServicesDep
-from certsvc.api.v1.schemas import CredentialsBody, EmailBody, SubscriberBody, TicketBody
+from certsvc.api.v1.schemas import (
+    CredentialsBody,
+    CredentialsResetBody,
+    EmailBody,
+    SubscriberBody,
+    TicketBody,
+)
 from certsvc.directory import NewSubscriber
 
 router = APIRouter(prefix="/tenants/{company_number}/subscribers", tags=["subscribers"])
@@ -106,26 +111,27 @@ def set_credentials(
 @router.post(
     "/{user_id}/credentials/reset",
     status_code=201,
-    summary="Reset credentials: a temporary password valid 24 hours; lifts a lock",
+    summary="Reset credentials: temporary ones valid 24 hours, mailed; lifts a lock",
 )
 def reset_credentials(
     company_number: CompanyPath,
     user_id: UserPath,
-    body: TicketBody,
     caller: Operator,
     services: ServicesDep,
-) -> JSONResponse:
+    body: CredentialsResetBody | None = None,
+) -> dict[str, Any]:
+    """What was reset and where it was mailed; the temporary values are only in the mail."""
     _mine(caller, company_number)
-    temporary = services.accounts.reset(
-        company_number, user_id, caller.actor(body.ticket), helpdesk=caller.role == "helpdesk"
+    body = body or CredentialsResetBody(ticket=None)
+    done = services.accounts.reset(
+        company_number,
+        user_id,
+        caller.actor(body.ticket),
+        helpdesk=caller.role == "helpdesk",
+        what=body.reset,
     )
-    return secret_answer(temporary.password, temporary.expires_at.isoformat())
-
-
-def secret_answer(password: str, expires_at: str) -> JSONResponse:
-    """A temporary password, shown once: never cached, never kept for a replay."""
-    return JSONResponse(
-        {"temporary_password": password, "expires_at": expires_at},
-        status_code=201,
-        headers={"Cache-Control": "no-store"},
-    )
+    return {
+        "reset": done.reset.value,
+        "expires_at": done.expires_at.isoformat(),
+        "mailed_to": done.mailed_to,
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -21,6 +23,32 @@ def mailed_links(services: Services) -> list[str]:
             .order_by(OutboxMessage.id)
         ).all()
         return [row.payload["link"].rsplit("/", 1)[1] for row in rows]
+
+
+def reset_mails(services: Services) -> list[str]:
+    """The text of every credentials.reset mail, rendered as the subscriber reads it."""
+    with services.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "credentials.reset")
+            .order_by(OutboxMessage.id)
+        ).all()
+        payloads = [(dict(row.payload), row.created_at) for row in rows]
+    render = services.mail_renderer.render
+    return [render("credentials.reset", payload, at).text for payload, at in payloads]
+
+
+def temporaries(text: str) -> dict[str, str]:
+    """The temporary password and/or registration number a reset mail (en or ja) names."""
+    found = {}
+    for label, key in (
+        (r"Temporary password:\s+|仮パスワード: ", "password"),
+        (r"Temporary registration number:\s+|仮登録番号: ", "number"),
+    ):
+        match = re.search(rf"(?:{label})(\S+)", text)
+        if match:
+            found[key] = match.group(1)
+    return found
 
 
 def last_link(services: Services) -> str:

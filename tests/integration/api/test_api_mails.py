@@ -34,7 +34,10 @@ def test_every_api_mail_renders_without_secrets(api, tokens, services, clock, lo
         )
         assert mail.locale == locale
         assert mail.subject
-        assert reset.json()["temporary_password"] not in mail.text + mail.html
+        assert "temporary_password" not in reset.json()
+        if row.kind == "credentials.reset":  # the mail, not the answer, carries them
+            assert row.payload["temporary_password"] in mail.text
+            assert row.payload["temporary_registration_number"] in mail.html
         if row.kind == "pickup.ready":
             assert row.payload["link"] in mail.text
             assert row.payload["link"] in mail.html

@@ -8,11 +8,21 @@ import pytest
 
 from tests.conftest import COMPANY, USER
 from tests.integration.api.conftest import NUMBER, PASSWORD, bearer, issue
-from tests.integration.api.pickup_helpers import challenge, last_link, login, wrong_digits
+from tests.integration.api.pickup_helpers import (
+    challenge,
+    last_link,
+    login,
+    reset_mails,
+    temporaries,
+    wrong_digits,
+)
 from tests.timestamps import JST
 
 CREDENTIALS = f"/api/v1/tenants/{COMPANY}/subscribers/{USER}/credentials"
 WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=JST)
+CULTURE_DAY = datetime(2026, 11, 3, 10, 0, tzinfo=JST)
+"""A Tuesday and a public holiday in Japan."""
+EMAIL = "taro@acme.example.jp"
 
 
 @pytest.fixture
@@ -65,26 +75,61 @@ def test_the_challenge_moves_only_after_an_attempt(api, link):
     assert first == again  # asking twice does not let a caller pick the position
 
 
-def test_helpdesk_reset_lifts_the_lock_and_gives_24_hours(api, tokens, link, clock):
+def helpdesk_reset(api, tokens, role="helpdesk", **body):
+    answer = api.post(f"{CREDENTIALS}/reset", json=body, headers=bearer(tokens[role]))
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def self_reset(api, **fields):
+    body = {"company_number": COMPANY, "user_id": USER, "email": EMAIL, **fields}
+    return api.post("/api/v1/pickup/reset", json=body)
+
+
+def test_helpdesk_reset_lifts_the_lock_and_mails_both_for_24_hours(
+    api, tokens, services, link, clock
+):
     for _ in range(3):
         fail(api, link, password="Wrong-pass-1")
-    reset = api.post(
-        f"{CREDENTIALS}/reset", json={"ticket": "T-5"}, headers=bearer(tokens["helpdesk"])
+    answer = helpdesk_reset(api, tokens, ticket="T-5")
+    assert answer["reset"] == "both"
+    assert answer["mailed_to"] == EMAIL
+    assert "temporary_password" not in answer
+    assert datetime.fromisoformat(answer["expires_at"]) - clock.now() == timedelta(hours=24)
+    (mail,) = reset_mails(services)
+    sent = temporaries(mail)
+    assert sent.keys() == {"password", "number"}
+    assert "taro のパスワードと登録番号をヘルプデスクが初期化しました" in mail
+    assert "2026-11-27 10:00 JST" in mail  # the business zone, as a person writes it
+    needs_new = login(
+        api, link, password=sent["password"], challenge=challenge(api, link, sent["number"])
     )
-    assert reset.status_code == 201, reset.text
-    assert reset.headers["cache-control"] == "no-store"
-    temporary = reset.json()["temporary_password"]
-    expires = datetime.fromisoformat(reset.json()["expires_at"])
-    assert expires - clock.now() == timedelta(hours=24)
-    needs_new = login(api, link, password=temporary)
     assert needs_new.status_code == 422
     assert needs_new.json()["field"] == "new_password"
-    assert login(api, link, password=temporary, new_password="Momiji-2027").status_code == 200
+    digits = challenge(api, link, sent["number"])
+    done = login(api, link, password=sent["password"], challenge=digits, new_password="Momiji-2027")
+    assert done.status_code == 200
 
 
-def test_a_temporary_password_is_refused_after_its_validity(api, tokens, link, clock):
-    reset = api.post(f"{CREDENTIALS}/reset", json={}, headers=bearer(tokens["helpdesk"]))
-    temporary = reset.json()["temporary_password"]
+def test_an_empty_body_is_a_valid_helpdesk_reset(api, tokens):
+    answer = api.post(f"{CREDENTIALS}/reset", headers=bearer(tokens["helpdesk"]))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["reset"] == "both"
+
+
+def test_the_helpdesk_may_reset_only_the_registration_number(api, tokens, services, link):
+    assert (
+        helpdesk_reset(api, tokens, reset="registration_number")["reset"] == "registration_number"
+    )
+    sent = temporaries(reset_mails(services)[-1])
+    assert sent.keys() == {"number"}
+    assert login(api, link).status_code == 401  # the old number is gone
+    assert login(api, link, challenge=challenge(api, link, sent["number"])).status_code == 200
+
+
+def test_a_temporary_password_is_refused_after_its_validity(api, tokens, services, link, clock):
+    helpdesk_reset(api, tokens, reset="password")
+    temporary = temporaries(reset_mails(services)[-1])["password"]
     clock.advance(timedelta(hours=24))
     fail(api, link, password=temporary, new_password="Momiji-2027")
 
@@ -93,45 +138,93 @@ def test_helpdesk_resets_only_on_its_working_days(api, tokens, clock):
     clock.set(WEDNESDAY)
     refused = api.post(f"{CREDENTIALS}/reset", json={}, headers=bearer(tokens["helpdesk"]))
     assert refused.status_code == 409
-    assert "tuesday, thursday" in refused.json()["detail"]
+    detail = refused.json()["detail"]
+    assert "Tuesday, Thursday" in detail
+    assert "2026-12-02 is a Wednesday; next possible day: 2026-12-03 (Thursday)" in detail
     by_admin = api.post(f"{CREDENTIALS}/reset", json={}, headers=bearer(tokens["admin"]))
     assert by_admin.status_code == 201
 
 
-def test_self_service_reset_gives_one_hour(api, link, clock):
-    body = {"company_number": COMPANY, "user_id": USER, "registration_number": NUMBER}
-    reset = api.post("/api/v1/pickup/reset", json=body)
-    assert reset.status_code == 201, reset.text
-    temporary = reset.json()["temporary_password"]
-    assert datetime.fromisoformat(reset.json()["expires_at"]) - clock.now() == timedelta(hours=1)
+def test_a_helpdesk_reset_on_a_public_holiday_is_refused_like_a_monday(
+    api, tokens, services, clock
+):
+    clock.set(CULTURE_DAY)
+    refused = api.post(f"{CREDENTIALS}/reset", json={}, headers=bearer(tokens["helpdesk"]))
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "2026-11-03 is a public holiday (Culture Day)" in detail
+    assert "next possible day: 2026-11-05 (Thursday)" in detail
+    assert reset_mails(services) == []
+    clock.set(CULTURE_DAY + timedelta(days=2))
+    assert helpdesk_reset(api, tokens)["reset"] == "both"
+
+
+def test_self_service_reset_mails_a_password_valid_one_hour(api, services, link, clock):
+    answer = self_reset(api)
+    assert answer.status_code == 202, answer.text
+    assert "temporary" not in answer.text.replace("temporary credentials", "")
+    mail = reset_mails(services)[-1]
+    sent = temporaries(mail)
+    assert sent.keys() == {"password"}
+    assert "パスワードを初期化しました" in mail
+    assert "2026-11-26 11:00 JST" in mail
     clock.advance(timedelta(minutes=59))
-    assert login(api, link, password=temporary, new_password="Momiji-2027").status_code == 200
+    assert (
+        login(api, link, password=sent["password"], new_password="Momiji-2027").status_code == 200
+    )
 
 
-def test_self_service_temporary_password_expires_after_an_hour(api, link, clock):
-    body = {"company_number": COMPANY, "user_id": USER, "registration_number": NUMBER}
-    temporary = api.post("/api/v1/pickup/reset", json=body).json()["temporary_password"]
+def test_self_service_temporary_password_expires_after_an_hour(api, services, link, clock):
+    self_reset(api)
+    temporary = temporaries(reset_mails(services)[-1])["password"]
     clock.advance(timedelta(hours=1))
     fail(api, link, password=temporary, new_password="Momiji-2027")
 
 
-def test_self_service_reset_answers_the_same_for_unknown_users_and_counts(api, link):
-    unknown = {"company_number": COMPANY, "user_id": "nobody", "registration_number": NUMBER}
-    wrong = {"company_number": COMPANY, "user_id": USER, "registration_number": "87654321"}
-    first = api.post("/api/v1/pickup/reset", json=unknown)
-    second = api.post("/api/v1/pickup/reset", json=wrong)
-    assert first.status_code == second.status_code == 401
-    assert first.json() == second.json()
-    api.post("/api/v1/pickup/reset", json=wrong)
-    api.post("/api/v1/pickup/reset", json=wrong)
-    assert login(api, link).status_code == 401  # three wrong numbers locked the account
+def test_self_service_reset_works_while_locked_and_resets_what_was_chosen(api, services, link):
+    for _ in range(3):
+        fail(api, link, password="Wrong-pass-1")
+    assert self_reset(api, reset="both").status_code == 202
+    sent = temporaries(reset_mails(services)[-1])
+    assert sent.keys() == {"password", "number"}
+    digits = challenge(api, link, sent["number"])
+    answer = login(
+        api, link, password=sent["password"], challenge=digits, new_password="Momiji-2027"
+    )
+    assert answer.status_code == 200
+
+
+def test_a_temporary_registration_number_runs_out_after_an_hour(api, services, link, clock):
+    self_reset(api, reset="registration_number")
+    number = temporaries(reset_mails(services)[-1])["number"]
+    clock.advance(timedelta(hours=1))
+    fail(api, link, challenge=challenge(api, link, number))
+
+
+def test_a_wrong_address_resets_nothing_and_gets_the_same_answer(api, tokens, services, link):
+    right = self_reset(api)
+    wrong = self_reset(api, email="someone@else.example.jp")
+    unknown = self_reset(api, user_id="nobody")
+    assert right.status_code == wrong.status_code == unknown.status_code == 202
+    assert right.json() == wrong.json() == unknown.json()
+    assert len(reset_mails(services)) == 1  # only the right address got a mail
+    events = api.get("/api/v1/audit", headers=bearer(tokens["admin"])).json()
+    refused = [event for event in events if event["action"] == "credentials.self_reset_refused"]
+    assert len(refused) == 1
+    assert "else.example.jp" not in str(refused)
+
+
+def test_a_self_reset_must_name_a_reset_target(api):
+    answer = self_reset(api, reset="everything")
+    assert answer.status_code == 422
+    assert "reset" in answer.json()["detail"]
 
 
 def test_the_last_two_passwords_cannot_be_reused(api, tokens, services):
     def change(new):
         issue(api, tokens["helpdesk"], pickup=True)
-        reset = api.post(f"{CREDENTIALS}/reset", json={}, headers=bearer(tokens["admin"]))
-        temporary = reset.json()["temporary_password"]
+        helpdesk_reset(api, tokens, "admin", reset="password")
+        temporary = temporaries(reset_mails(services)[-1])["password"]
         return login(api, last_link(services), password=temporary, new_password=new)
 
     reused = change(PASSWORD)

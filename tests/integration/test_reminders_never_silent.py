@@ -1,0 +1,79 @@
+"""Nobody is locked out in silence: a renewal that is never collected does not stop the
+reminders, and each one names the waiting successor with a fresh pickup link."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from certsvc.lifecycle.operations import CsrKey
+from certsvc.lifecycle.orders import Handover
+from certsvc.storage.models import OutboxMessage, Pickup
+from scheduler.daemon import nightly_parts
+from scheduler.jobs import run_nightly
+from tests.conftest import OPERATOR
+from tests.keys import make_csr
+from tests.timestamps import JST, expiry_date
+
+THRESHOLDS = (60, 30, 14, 7, 1)
+
+
+def night_of(days_before: int) -> datetime:
+    return datetime.combine(expiry_date - timedelta(days=days_before), time(0, 5), tzinfo=JST)
+
+
+def reminders(services, serial):
+    with services.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "certificate.reminder")
+            .order_by(OutboxMessage.id)
+        ).all()
+        return [dict(row.payload) for row in rows if row.payload["serial"] == serial]
+
+
+def test_a_renewal_never_collected_is_reminded_at_each_threshold_until_expiry(
+    services, subscriber, clock
+):
+    services.accounts.set(*subscriber, "Sakura-2026", "12345678", OPERATOR)
+    old = services.lifecycle.issue(*subscriber, CsrKey(make_csr()), OPERATOR)
+    clock.set(night_of(90))
+    renewal = services.lifecycle.renew(
+        old.certificate.serial,
+        CsrKey(make_csr()),
+        OPERATOR,
+        handover=Handover(awaiting_pickup=True, mail_link=True),
+    )
+    new_serial = renewal.certificate.serial
+    for days in THRESHOLDS:  # the renewal's own link expired after 14 days long ago
+        clock.set(night_of(days))
+        run_nightly(nightly_parts(services), drain=False)
+        sent = reminders(services, old.certificate.serial)
+        assert [payload["days_before"] for payload in sent] == list(THRESHOLDS[: len(sent)])
+        latest = sent[-1]
+        assert latest["days_before"] == days
+        assert latest["successor_serial"] == new_serial
+        mail = services.mail_renderer.render("certificate.reminder", latest, clock.now())
+        assert latest["link"] in mail.text
+        assert f"新しい証明書（シリアル番号 {new_serial}）はまだ受け取られていません" in mail.text
+        token = latest["link"].rsplit("/", 1)[1]
+        assert services.pickups.show(token).action == "collect"  # the link works now
+    with services.sessions() as session:
+        links = session.scalars(select(Pickup).where(Pickup.certificate_id.is_not(None))).all()
+    assert len(links) == 1 + len(THRESHOLDS)  # the renewal's, then one per reminder
+
+
+def test_a_collected_successor_ends_the_reminders(services, subscriber, clock):
+    old = services.lifecycle.issue(*subscriber, CsrKey(make_csr()), OPERATOR)
+    clock.set(night_of(40))
+    renewal = services.lifecycle.renew(
+        old.certificate.serial, CsrKey(make_csr()), OPERATOR, handover=Handover(True, True)
+    )
+    clock.set(night_of(30))
+    run_nightly(nightly_parts(services), drain=False)
+    assert len(reminders(services, old.certificate.serial)) == 1
+    services.lifecycle.collect(renewal.certificate.serial, OPERATOR)
+    clock.set(night_of(14))
+    run_nightly(nightly_parts(services), drain=False)
+    assert len(reminders(services, old.certificate.serial)) == 1  # none after collection
