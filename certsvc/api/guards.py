@@ -22,6 +22,7 @@ from certsvc.api.problems import for_error, problem
 from certsvc.clock import Clock
 from certsvc.domain.maintenance import MaintenanceCalendar
 from certsvc.errors import CertsvcError, InputError
+from certsvc.web import PREFIXES as PAGE_PREFIXES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,7 +65,7 @@ class RequestGuard:
         try:
             _refuse_nul(scope)
             body = await self._read_body(scope, receive)
-            if scope["method"] not in READS and not scope["path"].startswith(FEED_PREFIXES):
+            if scope["method"] not in READS and not _own_window_answer(scope["path"]):
                 self.parts.maintenance.guard(self.parts.clock.now())
         except _TooLarge:
             cap = self.parts.max_body_bytes
@@ -139,6 +140,11 @@ def _refuse_nul(scope: Scope) -> None:
     path carrying one is bad input (422), not a database error (500)."""
     if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"").lower():
         raise InputError("NUL characters are not allowed in a request")
+
+
+def _own_window_answer(path: str) -> bool:
+    """The feed stays open in the window; the pages answer it with a page of their own."""
+    return path.startswith(FEED_PREFIXES) or path.startswith(PAGE_PREFIXES)
 
 
 def _keyed_path(scope: Scope) -> bool:
