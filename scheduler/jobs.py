@@ -17,7 +17,7 @@ says when it may run. ``dry_run`` reports what would happen and writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,9 +32,10 @@ from certsvc.errors import CertsvcError, ConfigError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.lifecycle import expiry, reconcile
 from certsvc.lifecycle.parts import Parts
+from certsvc.lifecycle.pickup_links import renewal_link
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport, OutboxDrainer
-from certsvc.notify.outbox import enqueue_many
+from certsvc.notify.outbox import NewMessage, enqueue_many
 from certsvc.notify.reminders import DueReminder, due_on
 from certsvc.storage.db import transaction
 from certsvc.storage.models import Certificate, JobRun
@@ -171,7 +172,8 @@ def _plan_date(
     try:
         with transaction(parts.sessions) as session:
             due = due_on(session, day, today, days_before)
-            queued = enqueue_many(session, [reminder.message() for reminder in due], now)
+            messages = [_with_renewal_link(session, parts, reminder, now) for reminder in due]
+            queued = enqueue_many(session, messages, now)
             counts = {"reminders_planned": len(due), "reminders_queued": queued}
             if day == today:
                 counts |= {"expired": len(report.expired), "revoked": len(report.revoked)}
@@ -189,6 +191,15 @@ def _plan_date(
         return
     report.reminders.extend(due)
     report.reminders_queued += queued
+
+
+def _with_renewal_link(
+    session: Session, parts: Parts, reminder: DueReminder, now: datetime
+) -> NewMessage:
+    """The reminder's mail with its personal renewal link, written in the same transaction."""
+    message = reminder.message()
+    link = renewal_link(session, parts.settings, reminder.serial, now)
+    return replace(message, payload={**message.payload, "renewal_link": link})
 
 
 def _preview(parts: Parts, report: NightlyReport, today: date, now: datetime) -> None:

@@ -173,7 +173,11 @@ def test_a_temporary_password_must_be_changed_on_the_page(api, link, services):
     assert weak.status_code == 422
     assert 'id="new_password-error"' in weak.text
     done = submit(
-        api, link, password=temporary, new_password="Momiji-2027", new_password_confirm="Momiji-2027"
+        api,
+        link,
+        password=temporary,
+        new_password="Momiji-2027",
+        new_password_confirm="Momiji-2027",
     )
     assert done.status_code == 200, done.text
     assert pkcs12.load_key_and_certificates(done.content, b"Momiji-2027")[1] is not None
@@ -205,7 +209,10 @@ def test_both_pkcs12_formats_open_with_openssl(
         api = TestClient(create_app(services))
         helpdesk = services.tokens.create("helpdesk", "hd")
         order = {"company_number": COMPANY, "user_id": USER, "pickup": True, "ticket": "T"}
-        assert api.post("/api/v1/certificates", json=order, headers=bearer(helpdesk)).status_code == 202
+        assert (
+            api.post("/api/v1/certificates", json=order, headers=bearer(helpdesk)).status_code
+            == 202
+        )
         answer = submit(api, last_link(services))
         assert answer.status_code == 200, answer.text
     finally:
