@@ -1,7 +1,9 @@
 // Pickup page: a PKCS#12 download, then the install steps. Without this script the form
 // still works (the browser saves the file; the page links to the install steps).
 "use strict";
-document.addEventListener("DOMContentLoaded", function () {
+(function () {
+  var first = document.querySelector("[autofocus]") || document.getElementById("form-error");
+  if (first) { first.setAttribute("tabindex", first.tabIndex < 0 ? "-1" : first.tabIndex); first.focus(); }
   var form = document.getElementById("pickup-form");
   if (!form || !window.fetch) { return; }
   form.addEventListener("submit", function (event) {
@@ -33,4 +35,4 @@ document.addEventListener("DOMContentLoaded", function () {
       })
       .catch(function () { button.disabled = false; form.submit(); });
   });
-});
+})();
