@@ -24,8 +24,8 @@ from certsvc.access.credentials import challenge_answer
 from certsvc.api.server import server_config
 from certsvc.app import Services
 from certsvc.clock import FixedClock
-from certsvc.domain.certificates import CertState
 from certsvc.directory import NewSubscriber
+from certsvc.domain.certificates import CertState
 from certsvc.lifecycle.operations import CsrKey
 from certsvc.lifecycle.pickup import Deferred
 from tests import timestamps
@@ -72,7 +72,9 @@ class Site:
         off_loop(self.services.outbox.drain)
         found: list[str] = []
         for message in self.recorder.messages:
-            text = message.get_body(("plain",)).get_content()
+            body = message.get_body(("plain",))
+            assert body is not None
+            text = body.get_content()
             found += re.findall(re.escape(self.origin) + r"/pickup/[\w-]{43}", text)
         return found
 

@@ -19,8 +19,9 @@ from certsvc.api.app import create_app
 from certsvc.app import Services
 from certsvc.clock import FixedClock
 from certsvc.config import Settings
+from certsvc.directory import NewSubscriber
 from tests import timestamps
-from tests.conftest import COMPANY, USER, make_settings
+from tests.conftest import COMPANY, OPERATOR, USER, make_settings
 from tests.integration.api.conftest import CHEAP_ARGON2, NUMBER, PASSWORD, bearer
 from tests.integration.api.pickup_helpers import last_link
 from tests.integration.api.test_pickup import order_pickup
@@ -160,8 +161,6 @@ def test_three_wrong_challenges_lock_with_when_it_lifts(api, link):
 
 
 def test_a_temporary_password_must_be_changed_on_the_page(api, link, services):
-    from tests.conftest import OPERATOR
-
     temporary = services.accounts.reset(COMPANY, USER, OPERATOR, helpdesk=False).password
     first = submit(api, link, password=temporary)
     assert first.status_code == 422
@@ -204,7 +203,7 @@ def test_both_pkcs12_formats_open_with_openssl(
     services = Services(settings, clock)
     services.initialise()
     try:
-        services.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR_)
+        services.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
         _subscriber(services)
         api = TestClient(create_app(services))
         helpdesk = services.tokens.create("helpdesk", "hd")
@@ -231,16 +230,11 @@ def test_both_pkcs12_formats_open_with_openssl(
             assert "AES" not in info.stderr
 
 
-OPERATOR_ = __import__("tests.conftest", fromlist=["OPERATOR"]).OPERATOR
-
-
 def _subscriber(services: Services) -> None:
-    from certsvc.directory import NewSubscriber
-
     services.directory.add_subscriber(
-        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR_
+        NewSubscriber(COMPANY, USER, "taro@acme.example.jp", "Taro Yamada"), OPERATOR
     )
-    services.accounts.set(COMPANY, USER, PASSWORD, NUMBER, OPERATOR_)
+    services.accounts.set(COMPANY, USER, PASSWORD, NUMBER, OPERATOR)
 
 
 def _openssl_info(p12: Path, *, legacy: bool) -> subprocess.CompletedProcess[str]:
