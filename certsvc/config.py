@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -154,8 +155,19 @@ class LimitSettings(Section):
 
 
 class PickupSettings(Section):
+    """Pickup links and the subscriber pages; ``link_base_url``'s origin is the pages' origin."""
+
     valid_days: int = Field(default=14, ge=1, le=90)
     link_base_url: str = "https://certsvc.example.jp/pickup"
+    # "modern": AES-256-CBC / SHA-256 (Windows 10 1709+, Windows 11); "legacy": 3DES /
+    # SHA-1 for old Windows 10 builds and Windows Server 2016, which refuse AES PKCS#12.
+    pkcs12_compat: Literal["modern", "legacy"] = "modern"
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of ``link_base_url``: every mailed link starts with it."""
+        parts = urlsplit(self.link_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 class CredentialSettings(Section):

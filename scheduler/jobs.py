@@ -32,10 +32,10 @@ from certsvc.errors import CertsvcError, ConfigError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.lifecycle import expiry, reconcile
 from certsvc.lifecycle.parts import Parts
-from certsvc.lifecycle.pickup_links import LinkTarget, create_link
+from certsvc.lifecycle.pickup_links import LinkTarget, create_link, renewal_link
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport, OutboxDrainer
-from certsvc.notify.outbox import enqueue_many
+from certsvc.notify.outbox import NewMessage, enqueue_many
 from certsvc.notify.reminders import DueReminder, due_on
 from certsvc.storage.certificates import subscriber_ref_of
 from certsvc.storage.db import transaction
@@ -172,11 +172,9 @@ def _plan_date(
     days_before = parts.settings.reminders.days_before
     try:
         with transaction(parts.sessions) as session:
-            due = [
-                _with_link(session, parts, reminder, now)
-                for reminder in due_on(session, day, today, days_before)
-            ]
-            queued = enqueue_many(session, [reminder.message() for reminder in due], now)
+            due = due_on(session, day, today, days_before)
+            messages = [_reminder_message(session, parts, reminder, now) for reminder in due]
+            queued = enqueue_many(session, messages, now)
             counts = {"reminders_planned": len(due), "reminders_queued": queued}
             if day == today:
                 counts |= {"expired": len(report.expired), "revoked": len(report.revoked)}
@@ -196,6 +194,16 @@ def _plan_date(
     report.reminders_queued += queued
 
 
+def _reminder_message(
+    session: Session, parts: Parts, reminder: DueReminder, now: datetime
+) -> NewMessage:
+    """A reminder carries one way forward: the pickup link of a successor that waits to be
+    collected, else a personal renewal link."""
+    if reminder.successor is not None:
+        return _with_link(session, parts, reminder, now).message()
+    return _with_renewal_link(session, parts, reminder, now)
+
+
 def _with_link(session: Session, parts: Parts, reminder: DueReminder, now: datetime) -> DueReminder:
     """A reminder whose successor still waits for pickup carries a fresh pickup link (the
     old one may have expired, and only its digest is kept)."""
@@ -211,6 +219,15 @@ def _with_link(session: Session, parts: Parts, reminder: DueReminder, now: datet
         "link_expires_at": ticket.expires_at.isoformat(),
     }
     return replace(reminder, payload=payload)
+
+
+def _with_renewal_link(
+    session: Session, parts: Parts, reminder: DueReminder, now: datetime
+) -> NewMessage:
+    """The reminder's mail with its personal renewal link, written in the same transaction."""
+    message = reminder.message()
+    link = renewal_link(session, parts.settings, reminder.serial, now)
+    return replace(message, payload={**message.payload, "renewal_link": link})
 
 
 def _preview(parts: Parts, report: NightlyReport, today: date, now: datetime) -> None:

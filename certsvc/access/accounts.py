@@ -185,6 +185,13 @@ class Accounts:
                 raise Conflict("no credentials are registered for this subscriber yet")
             return row.challenge_position
 
+    def locked_until(self, subscriber_id: int) -> datetime | None:
+        """When a locked account opens again (None: not locked); the pages say so."""
+        now = self.clock.now()
+        with self.sessions() as session:
+            row = _credential(session, subscriber_id)
+            return row.locked_until if row is not None and _locked(row, now) else None
+
     def authenticate(self, subscriber_id: int, login: Login) -> str:
         """Check a login against the subscriber's credentials; the password in force after.
 

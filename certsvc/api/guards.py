@@ -69,7 +69,7 @@ class RequestGuard:
         except CertsvcError as error:
             await for_error(error)(scope, receive, send)
             return
-        replay = _replaying(body)
+        replay = _replaying(body, receive)
         key = Headers(scope=scope).get("idempotency-key")
         if scope["method"] == "POST" and key is not None and _keyed_path(scope):
             await self._idempotent(scope, replay, send, key, body)
@@ -149,14 +149,16 @@ def _bearer(scope: Scope) -> str | None:
     return hashlib.sha256(secret.strip().encode()).hexdigest()
 
 
-def _replaying(body: bytes) -> Receive:
-    """A ``receive`` that hands the already-read body to the app."""
+def _replaying(body: bytes, original: Receive) -> Receive:
+    """A ``receive`` that hands the already-read body to the app, then waits on the real
+    one: an answer that listens for the client leaving (a file, a stream) must not hear
+    a made-up ``http.disconnect`` and stop after its headers."""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await original()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -44,12 +44,16 @@ ACTIONS = ("issue", "renew", "reissue")
 
 @dataclass(frozen=True)
 class PickupInfo:
-    """What the pickup page shows before login."""
+    """What the pickup page shows before login (the link's holder is its addressee)."""
 
     action: str
     expires_at: str
     challenge_position: int
     key_required: bool
+    company_number: str
+    company_name: str
+    user_id: str
+    locked_until: str | None
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,19 @@ class Pickups:
         with self.sessions() as session:
             row = self._usable(session, token)
             subscriber_id, action, expires_at = row.subscriber_id, row.action, row.expires_at
+            tenant = row.subscriber.tenant
+            who = (tenant.company_number, tenant.name, row.subscriber.user_id)
+        locked = self.accounts.locked_until(subscriber_id)
+        zone = self.settings.zone
         return PickupInfo(
             action=action,
-            expires_at=expires_at.astimezone(self.settings.zone).isoformat(),
+            expires_at=expires_at.astimezone(zone).isoformat(),
             challenge_position=self.accounts.challenge_position(subscriber_id),
             key_required=action != "collect",
+            company_number=who[0],
+            company_name=who[1],
+            user_id=who[2],
+            locked_until=locked.astimezone(zone).isoformat() if locked else None,
         )
 
     def redeem(self, token: str, login: Login, key: KeySource | None) -> Collected:

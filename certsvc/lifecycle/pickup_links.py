@@ -13,15 +13,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from certsvc import audit
 from certsvc.audit import Actor
 from certsvc.config import Settings
-from certsvc.domain.certificates import ReissueReason, RevokeOld
+from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.certificates import SubscriberRef
-from certsvc.storage.models import Pickup
+from certsvc.storage.models import Certificate, Pickup
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,45 @@ def _mail(
         },
         at=now,
     )
+
+
+RENEWAL_ACTOR = "scheduler:reminder"
+
+
+def renewal_link(session: Session, settings: Settings, serial: str, now: datetime) -> str | None:
+    """A personal renewal link for a reminder: renews ``serial`` at pickup, single use.
+
+    Valid until the certificate stops letting anyone in (its ``invalid_from``); the old
+    certificate stays valid (renewal). A newer reminder's link replaces the older ones,
+    so at most one renewal of a certificate is open. None if the certificate is gone.
+    """
+    row = session.scalar(
+        select(Certificate).where(
+            Certificate.serial == serial, Certificate.state == CertState.ISSUED
+        )
+    )
+    if row is None or row.invalid_from is None or row.invalid_from <= now:
+        return None
+    session.execute(
+        update(Pickup)
+        .where(
+            Pickup.predecessor_serial == serial,
+            Pickup.action == "renew",
+            Pickup.used_at.is_(None),
+            Pickup.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Pickup(
+            token_sha256=digest(token),
+            subscriber_id=row.subscriber_id,
+            action="renew",
+            predecessor_serial=serial,
+            actor=RENEWAL_ACTOR,
+            created_at=now,
+            expires_at=row.invalid_from,
+        )
+    )
+    return f"{settings.pickup.link_base_url.rstrip('/')}/{token}"

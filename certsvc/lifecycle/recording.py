@@ -132,7 +132,12 @@ def packaged(
     name = f"{view.user_id} ({view.company_number}) until {view.expiry_date}"
     chain = parts.adapter.trust_chain()
     pkcs12 = delivery.make_pkcs12(
-        prepared.server_key, issued.certificate, chain, prepared.password, name
+        prepared.server_key,
+        issued.certificate,
+        chain,
+        prepared.password,
+        name,
+        parts.settings.pickup.pkcs12_compat,
     )
     return Issued(view, pem, pkcs12)
 

@@ -1,7 +1,9 @@
 """Delivering a server-made key: PKCS#12 that Windows 10/11 and browsers import.
 
-AES-256 with a SHA-256 MAC (``PrivateFormat.PKCS12.encryption_builder()``), the chain
-included, and a friendly name so the certificate is recognisable in the store.
+AES-256 with a SHA-256 MAC (``PrivateFormat.PKCS12.encryption_builder()``) by default, or
+3DES with a SHA-1 MAC (``[pickup] pkcs12_compat = "legacy"``) for Windows builds older
+than Windows 10 1709 and Windows Server 2016; the chain included, and a friendly name so
+the certificate is recognisable in the store.
 """
 
 from __future__ import annotations
@@ -43,12 +45,20 @@ def make_pkcs12(
     chain: list[x509.Certificate],
     password: bytes,
     friendly_name: str,
+    compat: str = "modern",
 ) -> bytes:
+    """``compat="legacy"``: 3DES / SHA-1, for Windows builds that cannot read AES PKCS#12."""
+    legacy = compat == "legacy"
+    algorithm = (
+        pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC
+        if legacy
+        else pkcs12.PBES.PBESv2SHA256AndAES256CBC
+    )
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(50000)
-        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-        .hmac_hash(hashes.SHA256())
+        .key_cert_algorithm(algorithm)
+        .hmac_hash(hashes.SHA1() if legacy else hashes.SHA256())
         .build(password)
     )
     return pkcs12.serialize_key_and_certificates(

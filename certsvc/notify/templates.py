@@ -99,7 +99,12 @@ class MailRenderer:
         raise TemplateMissing(f"no mail template for kind {kind!r}")
 
     def _context(self, kind: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-        context: dict[str, Any] = {"revocation_reason": None, "display_name": "", **payload}
+        context: dict[str, Any] = {
+            "revocation_reason": None,
+            "display_name": "",
+            "renewal_link": None,
+            **payload,
+        }
         context["kind"] = kind
         context["renewal_url"] = self.renewal_url
         raw_expiry = payload.get("expiry_date")

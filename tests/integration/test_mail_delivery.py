@@ -1,6 +1,7 @@
 """The outbox's mail sender against a real SMTP server: headers, parts, retries, refusals."""
 
 import io
+import re
 import socket
 from datetime import timedelta
 
@@ -52,7 +53,7 @@ def test_reminder_has_both_parts_headers_and_the_subscribers_language(mail_servi
     assert "User ID:        mary" in body
 
 
-def test_reminder_names_company_user_expiry_days_left_and_renewal_url(mail_services, smtp_server):
+def test_reminder_names_company_user_expiry_days_left_and_renewal_link(mail_services, smtp_server):
     _, recorder = smtp_server
     add_subscriber(mail_services)
     issue(mail_services)
@@ -65,10 +66,11 @@ def test_reminder_names_company_user_expiry_days_left_and_renewal_url(mail_servi
         "taro",
         "2028年11月26日",
         "残り14日",
-        "https://certs.example.jp/renew",
     ):
         assert needle in text
-    assert 'href="https://certs.example.jp/renew"' in html
+    link = re.search(r"https://certsvc\.example\.jp/pickup/[\w-]{43}", text)
+    assert link is not None  # personal, from [pickup] link_base_url (not [reminders] renewal_url)
+    assert f'href="{link.group(0)}"' in html
     assert "古い証明書はパソコンから削除" in text
 
 
