@@ -261,7 +261,7 @@ class CAAdapter(Protocol):
     ) -> IssuedCertificate | None:
         """A certificate issued for this public key whose notBefore lies in [since, until]
         (the CA may have issued it later), leaving out the ``ca_ref``s in ``known`` (those
-        certsvc recorded already); None when there is none (reconcile).
+        certsvc recorded already, for this key or another); None when there is none.
 
         :raises CAUnavailable: no answer in time, or a candidate could not be read.
         """

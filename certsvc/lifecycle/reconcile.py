@@ -42,8 +42,8 @@ def reconcile(parts: Parts, by: Actor, older_than: timedelta = RECONCILE_AFTER) 
     """Settle ``pending`` rows whose CA answer was lost: never issue twice.
 
     Asks the CA what it issued for the request's public key since the request was
-    written, leaving out certificates already recorded (two lost answers for one key
-    are two requests: each gets its own certificate, or is dropped). A certificate found
+    written, leaving out certificates already recorded (another key's, or taken: two lost
+    answers for one key are two requests, each gets its own certificate or is dropped). A certificate found
     is recorded as the request intended (its predecessor linked and revoked as asked);
     one whose key certsvc made is revoked at once, since that key died with the lost
     call. A request the CA never issued is dropped and its predecessor released, so it
@@ -92,8 +92,8 @@ def _settle_one(
     parts: Parts, by: Actor, row_id: int, key_hash: str, requested_at: datetime
 ) -> str | None:
     """Settle one pending row; the serial recorded, or None when the request was dropped."""
-    known = _recorded_refs(parts, key_hash)
     since, until = requested_at - RECONCILE_SKEW, requested_at + RECONCILE_SKEW
+    known = _recorded_refs(parts, since)
     found = parts.adapter.find_issued(key_hash, since, until, known)
     if found is None:
         recording.abandon(parts.sessions, row_id)
@@ -102,13 +102,14 @@ def _settle_one(
     return settle(parts, row_id, found, order).serial or found.ca_ref
 
 
-def _recorded_refs(parts: Parts, key_hash: str) -> frozenset[str]:
-    """The CA references of certificates already recorded for this public key."""
+def _recorded_refs(parts: Parts, since: datetime) -> frozenset[str]:
+    """The CA references of every certificate recorded since ``since``: each is another
+    key's or already taken by a request for this key, so none needs fetching."""
     with parts.sessions() as session:
         refs = session.scalars(
             select(Certificate.ca_ref).where(
-                Certificate.public_key_sha256 == key_hash,
                 Certificate.adapter == parts.adapter.name,
+                Certificate.requested_at >= since - RECONCILE_SKEW,
                 Certificate.ca_ref.is_not(None),
             )
         ).all()
