@@ -42,15 +42,16 @@ def reconcile(parts: Parts, by: Actor, older_than: timedelta = RECONCILE_AFTER) 
     """Settle ``pending`` rows whose CA answer was lost: never issue twice.
 
     Asks the CA what it issued for the request's public key since the request was
-    written, leaving out certificates already recorded (another key's, or taken: two lost
-    answers for one key are two requests, each gets its own certificate or is dropped).
-    A certificate found is recorded as the request intended (its predecessor linked and
-    revoked as asked); one whose key certsvc made is revoked at once, since that key
-    died with the lost call. A request the CA never issued is dropped and its predecessor released, so it
-    may be retried. Each row is settled on its own: one whose settling fails (the CA is
-    down, the answer clashes with what is stored) stays pending, is reported, and the
-    others are settled regardless. Then revocations cut off by a crash are completed and
-    the CA's own revocations (its mirrored CRLs) are recorded.
+    written, leaving out certificates already recorded (another key's, or taken: two
+    lost answers for one key are two requests, each gets its own certificate or is
+    dropped). A certificate found is recorded as the request intended (its predecessor
+    linked and revoked as asked); one whose key certsvc made is revoked at once, since
+    that key died with the lost call. A request the CA never issued is dropped and its
+    predecessor released, so it may be retried. Each row is settled on its own: one
+    whose settling fails (the CA is down, the answer clashes with what is stored) stays
+    pending, is reported, and the others are settled regardless. Then revocations cut
+    off by a crash are completed and the CA's own revocations (its mirrored CRLs) are
+    recorded.
     """
     now = parts.clock.now()
     with parts.sessions() as session:
