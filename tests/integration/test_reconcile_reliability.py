@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 from sqlalchemy import select
@@ -83,7 +84,8 @@ def test_a_clash_is_reported_and_skipped_and_the_other_rows_settle(gs_services, 
     lose_answer(gs_services, hvca, lambda: issue_csr(gs_services, make_csr()))
     clock.advance(LATER)
     services = gs_services
-    parts = Parts(services.sessions, ForgetfulCA(services.adapter), clock, services.settings)
+    forgetful = cast(CAAdapter, ForgetfulCA(services.adapter))
+    parts = Parts(services.sessions, forgetful, clock, services.settings)
 
     result = reconcile.reconcile(parts, OPERATOR)
 
