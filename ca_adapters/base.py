@@ -253,11 +253,17 @@ class CAAdapter(Protocol):
         """
 
     def find_issued(
-        self, public_key_sha256: str, since: datetime, until: datetime
+        self,
+        public_key_sha256: str,
+        since: datetime,
+        until: datetime,
+        known: frozenset[str] = frozenset(),
     ) -> IssuedCertificate | None:
-        """The certificate issued for this public key in the window, if any (reconcile).
+        """A certificate issued for this public key whose notBefore lies in [since, until]
+        (the CA may have issued it later), leaving out the ``ca_ref``s in ``known`` (those
+        certsvc recorded already, for this key or another); None when there is none.
 
-        :raises CAUnavailable: no answer in time.
+        :raises CAUnavailable: no answer in time, or a candidate could not be read.
         """
 
 

@@ -15,7 +15,8 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── PermissionDenied         the caller's role may not do this
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
-        │   └── CADeadlineExceeded   an operation's total deadline passed
+        │   ├── CADeadlineExceeded   an operation's total deadline passed
+        │   └── CANotSent            failed before the request left: nothing was done
         ├── CARejected           the CA refused the request (policy, bad input)
         ├── CAAuthError          the CA refused our credentials
         └── QuotaExceeded        the account's issuance quota is used up
@@ -103,6 +104,11 @@ class CAUnavailable(CAError):
 
 class CADeadlineExceeded(CAUnavailable):
     """An operation (retries and polling included) ran out of its total deadline."""
+
+
+class CANotSent(CAUnavailable):
+    """The CA could not be used before a non-repeatable request was sent (login, policy):
+    the CA did nothing, so no ``pending`` row is kept for it."""
 
 
 class CARejected(CAError):

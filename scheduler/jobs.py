@@ -10,13 +10,15 @@ One run, for every business date not yet done (in order, up to today):
    transaction (a crash never records a date whose reminders were lost),
 5. drain the outbox once.
 
-Steps 1-3 act on "now" and are idempotent, so they run once per invocation. A date that
+Steps 1-3 act on "now" and are idempotent, so they run once per invocation; each is
+isolated (its failure is recorded, alarmed, and the others run). A date that
 is recorded is never run again; a run inside the maintenance window does nothing and
 says when it may run. ``dry_run`` reports what would happen and writes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 from certsvc.audit import Actor
 from certsvc.domain.certificates import CertState
 from certsvc.domain.maintenance import MaintenanceCalendar
-from certsvc.errors import CertsvcError, ConfigError
+from certsvc.errors import ConfigError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.lifecycle import expiry, reconcile
 from certsvc.lifecycle.parts import Parts
@@ -143,25 +145,50 @@ def pending_dates(session: Session, today: date, max_days: int) -> list[date]:
 
 
 def _act_on_now(parts: NightlyParts, report: NightlyReport) -> None:
-    """Expire, revoke overdue, reconcile, refresh CRLs; a CA failure does not stop the rest."""
+    """Expire, revoke overdue, reconcile, refresh CRLs: each step on its own.
+
+    Whatever one step raises (a CA failure, a clash in the database, a bug) is recorded
+    in the report and the run's record and raised as an alarm (an error log line), and
+    the other steps, the reminders and the drain still run.
+    """
     lifecycle = parts.lifecycle
-    report.expired = expiry.expire_due(lifecycle.sessions, lifecycle.clock, SCHEDULER)
-    try:
-        report.revoked = expiry.revoke_overdue(lifecycle, SCHEDULER)
-    except CertsvcError as exc:
-        report.errors.append(f"revoke overdue: {exc}")
-    try:
-        report.reconciled = reconcile.reconcile(lifecycle, SCHEDULER).issued
-    except CertsvcError as exc:
-        report.errors.append(f"reconcile: {exc}")
+    steps: tuple[tuple[str, Callable[[], None]], ...] = (
+        ("expire", lambda: setattr(report, "expired", _expire(lifecycle))),
+        ("revoke overdue", lambda: setattr(report, "revoked", _overdue(lifecycle))),
+        ("reconcile", lambda: _reconcile(lifecycle, report)),
+        ("CRL refresh", lambda: _refresh_crls(parts, report)),
+    )
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one failing step must not stop the others
+            report.errors.append(f"{name}: {exc}")
+            log.error("nightly.step_failed", step=name, error=repr(exc))
+
+
+def _expire(lifecycle: Parts) -> list[str]:
+    return expiry.expire_due(lifecycle.sessions, lifecycle.clock, SCHEDULER)
+
+
+def _overdue(lifecycle: Parts) -> list[str]:
+    return expiry.revoke_overdue(lifecycle, SCHEDULER)
+
+
+def _reconcile(lifecycle: Parts, report: NightlyReport) -> None:
+    """Settle what can be settled; every row left pending is an alarm of its own."""
+    result = reconcile.reconcile(lifecycle, SCHEDULER)
+    report.reconciled = [*result.issued, *result.revoked]
+    for each in result.failed:
+        what = f"request {each.request_id}" if each.request_id else "revocation"
+        report.errors.append(f"reconcile: {what}: {each.error}")
+        log.error("nightly.step_failed", step="reconcile", error=f"{what}: {each.error}")
+
+
+def _refresh_crls(parts: NightlyParts, report: NightlyReport) -> None:
     try:
         report.crl_numbers = [crl.number for crl in parts.crls.current()]
     except ConfigError:
         pass  # the CA publishes its own CRLs
-    except CertsvcError as exc:
-        report.errors.append(f"CRL refresh: {exc}")
-    for error in report.errors:
-        log.error("nightly.step_failed", error=error)
 
 
 def _plan_date(
@@ -175,9 +202,10 @@ def _plan_date(
             due = due_on(session, day, today, days_before)
             messages = [_reminder_message(session, parts, reminder, now) for reminder in due]
             queued = enqueue_many(session, messages, now)
-            counts = {"reminders_planned": len(due), "reminders_queued": queued}
+            counts: dict[str, Any] = {"reminders_planned": len(due), "reminders_queued": queued}
             if day == today:
                 counts |= {"expired": len(report.expired), "revoked": len(report.revoked)}
+                counts |= {"errors": list(report.errors)}
             session.add(
                 JobRun(
                     job=NIGHTLY,

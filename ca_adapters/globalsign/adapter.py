@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,15 +37,26 @@ from ca_adapters.globalsign.transport import (
     describe,
     fail,
     json_body,
+    log,
 )
 from certsvc.domain import fingerprints
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
-from certsvc.errors import CARejected, CAUnavailable, CertsvcError, ConfigError, NotFound
+from certsvc.errors import (
+    CAError,
+    CANotSent,
+    CARejected,
+    CAUnavailable,
+    CertsvcError,
+    ConfigError,
+    NotFound,
+)
 
 SECRET_ENV = "CERTSVC_CA_GLOBALSIGN_API_SECRET"
 ISSUING = "issuing"
 STATS_PAGE = 100
+KEY_CACHE = 100_000
+"""Serials whose key hash is remembered, so reconcile fetches each certificate once."""
 
 
 def create(context: AdapterContext[GlobalSignOptions]) -> GlobalSignCA:
@@ -73,6 +85,7 @@ class GlobalSignCA:
         self._lock = threading.Lock()
         self._policy: tuple[Policy, datetime] | None = None
         self._chain: list[x509.Certificate] | None = None
+        self._key_hashes: dict[int, str] = {}
 
     def ensure_ready(self) -> list[str]:
         self.transport.login(self.transport.deadline("login"))
@@ -81,21 +94,59 @@ class GlobalSignCA:
     # -- issuance -----------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedCertificate:
-        """Post the request once, then poll until issued, rejected or out of time."""
+        """Post the request once, then poll until issued, rejected or out of time.
+
+        Everything before the POST (login, policy) fails as ``CANotSent``: nothing can
+        have been issued. Once the CA accepted the POST, only its own 422 is a rejection;
+        any other failure while polling (a 401, a deadline, a 5xx) is ``CAUnavailable``,
+        so the lifecycle keeps the pending row for ``reconcile``.
+        """
         deadline = self.transport.deadline("issue", self._settings.issue_deadline_seconds)
-        policy = self.policy(deadline)
-        server_now, offset = self.transport.server_now(), self.transport.server_offset
-        body = request_body(policy, request, server_now, offset, self._zone)
-        response = self.transport.call(
-            "POST", "/certificates", deadline, body=body, idempotent=False
-        )
-        if response.status_code != 201:
-            fail(response, "issue")
-        serial = serial_from_location(response.headers.get("Location", ""))
-        issued = self._await(serial, deadline)
+        serial = self._post(request, deadline)
+        try:
+            issued = self._await(serial, deadline)
+        except (CARejected, CAUnavailable):
+            raise
+        except CertsvcError as exc:
+            raise CAUnavailable(
+                f"certificate {serial:X} was accepted but polling failed ({exc}); "
+                "run 'certsvc reconcile'",
+                ADAPTER,
+            ) from exc
         if not _matches(issued, fingerprints.public_key_sha256(request.public_key)):
             raise CARejected(f"certificate {issued.ca_ref} was issued for another key", ADAPTER)
         return issued
+
+    def _post(self, request: IssueRequest, deadline: Deadline) -> int:
+        """POST the request; the serial the CA accepted it under.
+
+        A refusal for clock skew is sent once more with the CA clock offset that the
+        refusal's own ``Date`` brought (a long-running process's offset goes stale); a
+        422 means nothing was issued, so that second POST cannot double anything.
+        """
+        response = self._send_post(request, deadline)
+        if response.status_code == 422 and _skew_refusal(response):
+            log.info("ca.clock_offset_refreshed", adapter=ADAPTER)
+            response = self._send_post(request, deadline)
+        if response.status_code != 201:
+            fail(response, "issue")
+        return serial_from_location(response.headers.get("Location", ""))
+
+    def _send_post(self, request: IssueRequest, deadline: Deadline) -> requests.Response:
+        body = self._prepared_body(request, deadline)
+        return self.transport.call("POST", "/certificates", deadline, body=body, idempotent=False)
+
+    def _prepared_body(self, request: IssueRequest, deadline: Deadline) -> dict[str, Any]:
+        """Log in and read the policy before posting; a failure here sent nothing."""
+        try:
+            self.transport.ensure_token(deadline)
+            policy = self.policy(deadline)
+        except CANotSent:
+            raise
+        except CAError as exc:
+            raise CANotSent(f"nothing was posted: {exc}", ADAPTER) from exc
+        server_now, offset = self.transport.server_now(), self.transport.server_offset
+        return request_body(policy, request, server_now, offset, self._zone)
 
     def _await(self, serial: int, deadline: Deadline) -> IssuedCertificate:
         delay = self._settings.poll_initial_seconds
@@ -186,14 +237,49 @@ class GlobalSignCA:
         return policy
 
     def find_issued(
-        self, public_key_sha256: str, since: datetime, until: datetime
+        self,
+        public_key_sha256: str,
+        since: datetime,
+        until: datetime,
+        known: frozenset[str] = frozenset(),
     ) -> IssuedCertificate | None:
-        """Look through ``/stats/issued`` for the window; match the public key."""
+        """Look through ``/stats/issued`` from ``since`` for a certificate of this key.
+
+        Fetches only what can match: a row whose notBefore lies outside [since, until]
+        cannot be the request's, a serial in ``known`` is recorded already, and a
+        certificate fetched before is matched by its cached key hash. A candidate that
+        cannot be read (still issuing, an error) is skipped; only when no candidate
+        matched does it make the answer unknown (``CAUnavailable``) for this key alone.
+        """
         deadline = self.transport.deadline("reconcile")
         offset = self.transport.server_offset
+        skip = {_parse_serial(ref) for ref in known}
+        low, high = int((since + offset).timestamp()), int((until + offset).timestamp())
+        unreadable: list[str] = []
+        for row in self._issued_since(since + offset, deadline):
+            serial = _parse_serial(str(row["serial_number"]))
+            if serial in skip or not _may_be_ours(row, low, high):
+                continue
+            try:
+                found = self._fetch_candidate(serial, public_key_sha256)
+            except CertsvcError as exc:
+                unreadable.append(f"{serial:X} ({exc})")
+                continue
+            if found is not None:
+                return found
+        if unreadable:
+            raise CAUnavailable(
+                "cannot tell whether the key was issued: unreadable candidates "
+                + ", ".join(unreadable),
+                ADAPTER,
+            )
+        return None
+
+    def _issued_since(self, since: datetime, deadline: Deadline) -> Iterator[dict[str, Any]]:
+        """Every row of ``/stats/issued`` from ``since`` to the CA's now, page by page."""
         window = {
-            "from": int((since + offset).timestamp()),
-            "to": int((until + offset).timestamp()),
+            "from": int(since.timestamp()),
+            "to": int(self.transport.server_now().timestamp()),
         }
         page = 1
         while True:
@@ -202,13 +288,24 @@ class GlobalSignCA:
             if response.status_code != 200:
                 fail(response, "issued statistics")
             rows = _stats_rows(response)
-            for row in rows:
-                found = self.fetch(format_serial(_parse_serial(str(row["serial_number"]))))
-                if _matches(found, public_key_sha256):
-                    return found
+            yield from rows
             if not rows or not _has_next(response, page):
-                return None
+                return
             page += 1
+
+    def _fetch_candidate(self, serial: int, public_key_sha256: str) -> IssuedCertificate | None:
+        """The certificate when it certifies this key; a known other key is not fetched."""
+        with self._lock:
+            cached = self._key_hashes.get(serial)
+        if cached is not None and cached != public_key_sha256:
+            return None
+        found = self.fetch(format_serial(serial))
+        key_hash = fingerprints.public_key_sha256(found.certificate.public_key())
+        with self._lock:
+            if len(self._key_hashes) >= KEY_CACHE:
+                self._key_hashes.clear()
+            self._key_hashes[serial] = key_hash
+        return found if key_hash == public_key_sha256 else None
 
     def check(self) -> list[CheckLine]:
         """Login, validation policy and quota: one line each."""
@@ -305,6 +402,19 @@ def _stats_rows(response: requests.Response) -> list[dict[str, Any]]:
     ):
         raise CAUnavailable("unexpected statistics from the CA", ADAPTER)
     return rows
+
+
+def _skew_refusal(response: requests.Response) -> bool:
+    """Whether a 422 refused the notBefore against the CA's clock."""
+    return "skew" in describe(response).lower()
+
+
+def _may_be_ours(row: dict[str, Any], low: int, high: int) -> bool:
+    """Whether a statistics row's notBefore fits the request's window (unknown: it may)."""
+    not_before = row.get("not_before")
+    if not isinstance(not_before, int):
+        return True
+    return low <= not_before <= high
 
 
 def _has_next(response: requests.Response, page: int) -> bool:

@@ -120,6 +120,10 @@ class HVCATransport:
             self._token = None
             self._login(deadline)
 
+    def ensure_token(self, deadline: Deadline) -> None:
+        """Have a usable token before a call that must not be sent twice."""
+        self._current_token(deadline)
+
     def _current_token(self, deadline: Deadline) -> str:
         """The cached token, or a fresh one; one login at a time across threads."""
         with self._lock:
@@ -194,8 +198,13 @@ class HVCATransport:
                 self._note_server_time(response)
                 if response.status_code not in RETRYABLE:
                     return response
-            delay = self._delay(response, attempt)
+            delay, asked = self._delay(response, attempt)
             why = f"HTTP {response.status_code}" if response is not None else "connection failed"
+            if asked and delay >= deadline.remaining():
+                why += (
+                    f"; the CA asks to retry after {delay:g} s (Retry-After), more than the "
+                    f"{max(deadline.remaining(), 0):.0f} s left"
+                )
             log.info("ca.retry", adapter=ADAPTER, path=path, why=why, delay=round(delay, 3))
             deadline.sleep(delay, f"{method} {path}: {why}")
             attempt += 1
@@ -234,14 +243,15 @@ class HVCATransport:
                 ADAPTER,
             ) from exc
 
-    def _delay(self, response: requests.Response | None, attempt: int) -> float:
-        """``Retry-After`` when the CA gives one, else capped exponential backoff with jitter."""
+    def _delay(self, response: requests.Response | None, attempt: int) -> tuple[float, bool]:
+        """``Retry-After`` when the CA gives one (True), else capped exponential backoff
+        with jitter (False)."""
         if response is not None:
             asked = retry_after(response.headers.get("Retry-After"), self.server_now())
             if asked is not None:
-                return asked
+                return asked, True
         cap = min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2**attempt)
-        return self._random.uniform(cap / 2, cap)
+        return self._random.uniform(cap / 2, cap), False
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

@@ -260,7 +260,11 @@ class LocalCA:
             raise NotFound("certificate", format_serial(serial))
 
     def find_issued(
-        self, public_key_sha256: str, since: datetime, until: datetime
+        self,
+        public_key_sha256: str,
+        since: datetime,
+        until: datetime,
+        known: frozenset[str] = frozenset(),
     ) -> IssuedCertificate | None:
         """Always ``None``: a local signature that was not committed never left the process."""
         return None

@@ -1,7 +1,8 @@
 """Stored pickup credentials: set them, check a login (and lock), reset them.
 
-A failed attempt is committed before the error is raised: the count of failures must
-survive the failing request, or the lock would never close. Everything else is one
+A login attempt is counted and committed before it is evaluated (atomically, so
+parallel guesses cannot all slip in before the lock): the count must survive the failing
+request, or the lock would never close. Everything else is one
 transaction per change, audited without any secret in the event.
 """
 
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from certsvc import audit
@@ -195,25 +196,60 @@ class Accounts:
     def authenticate(self, subscriber_id: int, login: Login) -> str:
         """Check a login against the subscriber's credentials; the password in force after.
 
-        A temporary or expired password must be replaced in the same login
-        (``new_password``). Any failure is the one ``AuthenticationFailed``.
+        An attempt is counted (and committed) before the login is evaluated, by one
+        atomic ``UPDATE ... RETURNING``: however many guesses arrive at once, no more than
+        the limit are ever evaluated. A temporary or expired password must be replaced in
+        the same login (``new_password``). Any failure is the one ``AuthenticationFailed``.
         """
         if login.new_password is not None:
             check_password(login.new_password, "new_password")
         now = self.clock.now()
+        attempt = self._count_attempt(subscriber_id, now)
         with transaction(self.sessions) as session:
             row = _credential(session, subscriber_id)
-            if row is None:
-                self.secrets.burn(login.password)
-            elif self._login_matches(row, login, now) and not _locked(row, now):
-                _unlock(row)
-                row.challenge_position = draw_position()
-                return self._settle_password(row, login, now)
-            elif not _locked(row, now):
-                self._fail(session, row, now)
-            if row is not None:
+            refused: InputError | None = None
+            if row is None or attempt is None:
+                self.secrets.burn(login.password)  # no credentials, or locked: not evaluated
+            elif self._login_matches(row, login, now):
+                _unlock(row)  # committed even when a new password is still asked for
+                settled = self._settle_or_refuse(row, login, now)
+                if isinstance(settled, str):
+                    row.challenge_position = draw_position()
+                    return settled
+                refused = settled
+            else:
+                self._fail(session, row, now, counted=attempt)
+            if row is not None and refused is None:
                 _audit_failed_login(session, row, now, login.source)
-        raise AuthenticationFailed(FAILED)
+        raise refused or AuthenticationFailed(FAILED)
+
+    def _settle_or_refuse(self, row: Credential, login: Login, now: datetime) -> str | InputError:
+        try:
+            return self._settle_password(row, login, now)
+        except InputError as exc:
+            return exc
+
+    def _count_attempt(self, subscriber_id: int, now: datetime) -> int | None:
+        """Count one attempt up front; None when the account is locked (or unknown).
+
+        A lock that has lifted starts the count again.
+        """
+        lapsed = (Credential.locked_until.is_not(None)) & (Credential.locked_until <= now)
+        open_ = Credential.locked_until.is_(None) & (
+            Credential.failed_attempts < self.rules.max_failures
+        )
+        with transaction(self.sessions) as session:
+            counted = session.execute(
+                update(Credential)
+                .where(Credential.subscriber_id == subscriber_id, lapsed | open_)
+                .values(
+                    failed_attempts=case((lapsed, 1), else_=Credential.failed_attempts + 1),
+                    locked_until=case((lapsed, None), else_=Credential.locked_until),
+                )
+                .returning(Credential.failed_attempts)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+        return counted
 
     def _login_matches(self, row: Credential, login: Login, now: datetime) -> bool:
         """Every part is checked, whatever fails first, so timing says nothing."""
@@ -309,13 +345,20 @@ class Accounts:
             at=now,
         )
 
-    def _fail(self, session: Session, row: Credential, now: datetime) -> None:
-        """Count a failure; the last one allowed locks the account until tomorrow."""
+    def _fail(
+        self, session: Session, row: Credential, now: datetime, counted: int | None = None
+    ) -> None:
+        """Count a failure; the last one allowed locks the account until tomorrow.
+
+        ``counted``: the attempt was counted already (``_count_attempt``), as this many.
+        """
         row.challenge_position = draw_position()
-        if row.locked_until is not None:  # an old lock has lifted: start counting again
-            _unlock(row)
-        row.failed_attempts += 1
-        if row.failed_attempts < self.rules.max_failures:
+        if counted is None:
+            if row.locked_until is not None:  # an old lock has lifted: start counting again
+                _unlock(row)
+            row.failed_attempts += 1
+            counted = row.failed_attempts
+        if counted < self.rules.max_failures or _locked(row, now):
             return
         row.locked_until = next_midnight(now, self.settings.zone)
         subscriber = row.subscriber

@@ -45,12 +45,21 @@ def reconcile(cli: CliContext, older_than: int, as_json: bool) -> None:
     result = cli.services.lifecycle.reconcile(cli.actor(), timedelta(minutes=older_than))
     if as_json:
         failed = [{"request": each.request_id, "error": each.error} for each in result.failed]
-        print_json({"issued": result.issued, "dropped": result.dropped, "failed": failed})
+        print_json(
+            {
+                "issued": result.issued,
+                "dropped": result.dropped,
+                "revoked": result.revoked,
+                "failed": failed,
+            }
+        )
     else:
         click.echo(f"recorded as issued: {', '.join(result.issued) or 'none'}")
         click.echo(f"dropped (never issued, may be retried): {result.dropped}")
+        click.echo(f"recorded as revoked: {', '.join(result.revoked) or 'none'}")
         click.echo(f"failed (left pending for the next run): {len(result.failed)}")
     for each in result.failed:
-        click.echo(f"certsvc: reconcile: request {each.request_id}: {each.error}", err=True)
+        what = f"request {each.request_id}" if each.request_id else "revocation"
+        click.echo(f"certsvc: reconcile: {what}: {each.error}", err=True)
     if result.failed:
         raise SystemExit(CA_FAILURE)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from certsvc.clock import Clock, SystemClock
 from certsvc.config import OutboxSettings, Settings
 from certsvc.errors import ConfigError
-from certsvc.notify.drain import Delivery, OutboxItem
+from certsvc.notify.drain import Delivery, Done, OutboxItem
 from certsvc.notify.outbox import enqueue
 
 CHANNEL, KIND = "webhook", "gateway.feed.changed"
@@ -98,8 +98,12 @@ class WebhookSender:
         self._wall = wall or SystemClock()
         self._http = requests.Session()
 
-    def deliver(self, items: Sequence[OutboxItem]) -> list[Delivery]:
-        return [self._post(item) for item in items]
+    def deliver(self, items: Sequence[OutboxItem], done: Done) -> list[Delivery]:
+        results = []
+        for item in items:
+            results.append(self._post(item))
+            done(results[-1])
+        return results
 
     def _post(self, item: OutboxItem) -> Delivery:
         sent_at = self._wall.now()

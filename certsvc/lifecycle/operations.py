@@ -24,7 +24,7 @@ from certsvc.directory import change_email
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.policy import RevocationReason, check_public_key, load_csr, validity_for
-from certsvc.errors import CAError, CAUnavailable, Conflict, InputError
+from certsvc.errors import CAError, CANotSent, CAUnavailable, Conflict, InputError
 from certsvc.gate import ChangeGate
 from certsvc.lifecycle import expiry, reconcile, recording
 from certsvc.lifecycle import server_keys as delivery
@@ -186,7 +186,7 @@ class Lifecycle:
             row_id = recording.store_request(session, parts, order, request, None)
             recording.remember_intent(session, row_id, order, prepared.server_key is not None)
         issued = self._call_ca(request, row_id)
-        if recording.revoke_predecessor_at_ca(self.adapter, self.clock, order.predecessor):
+        if recording.revoke_predecessor_at_ca(parts, order.predecessor, order.by):
             order = replace(order, revoke_failed=True)
         with transaction(self.sessions) as session:
             recorded = recording.finish(session, parts, row_id, issued, order, None)
@@ -220,6 +220,9 @@ class Lifecycle:
     def _call_ca(self, request: IssueRequest, pending_id: int) -> IssuedCertificate:
         try:
             return self.adapter.issue(request)
+        except CANotSent:
+            recording.abandon(self.sessions, pending_id)  # nothing reached the CA
+            raise
         except CAUnavailable:
             raise  # the CA may have issued: the pending row stays for reconcile
         except CAError:

@@ -65,12 +65,15 @@ class Unsettled:
 
 @dataclass(frozen=True)
 class Reconciled:
-    """What ``reconcile`` did: serials found issued at the CA, requests dropped, and the
-    requests left pending because asking the CA (or recording its answer) failed."""
+    """What ``reconcile`` did: serials found issued at the CA, requests dropped, the
+    requests left pending because asking the CA (or recording its answer) failed (an
+    unfinished revocation that failed again has ``request_id`` 0), and revocations."""
 
     issued: list[str]
     dropped: int
     failed: list[Unsettled] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    """Revocations completed after a crash, or made by the CA and found on its CRLs."""
 
 
 @dataclass(frozen=True)

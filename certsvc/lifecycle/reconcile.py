@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import IssuedCertificate
@@ -19,7 +20,7 @@ from certsvc.audit import Actor
 from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CertsvcError
-from certsvc.lifecycle import effects, recording
+from certsvc.lifecycle import effects, recording, revocations
 from certsvc.lifecycle.orders import Order, Predecessor, Reconciled, Unsettled
 from certsvc.lifecycle.parts import Parts
 from certsvc.lifecycle.views import CertificateView, certificate_view
@@ -41,12 +42,16 @@ def reconcile(parts: Parts, by: Actor, older_than: timedelta = RECONCILE_AFTER) 
     """Settle ``pending`` rows whose CA answer was lost: never issue twice.
 
     Asks the CA what it issued for the request's public key since the request was
-    written. A certificate found is recorded as the request intended (its predecessor
+    written, leaving out certificates already recorded (another key's, or taken: two
+    lost answers for one key are two requests, each gets its own certificate or is
+    dropped). A certificate found is recorded as the request intended (its predecessor
     linked and revoked as asked); one whose key certsvc made is revoked at once, since
     that key died with the lost call. A request the CA never issued is dropped and its
-    predecessor released, so it may be retried. A row whose settling fails (the CA is
-    down, the answer clashes with what is stored) stays pending for the next run and is
-    reported; the other rows are settled regardless.
+    predecessor released, so it may be retried. Each row is settled on its own: one
+    whose settling fails (the CA is down, the answer clashes with what is stored) stays
+    pending, is reported, and the others are settled regardless. Then revocations cut
+    off by a crash are completed and the CA's own revocations (its mirrored CRLs) are
+    recorded.
     """
     now = parts.clock.now()
     with parts.sessions() as session:
@@ -62,26 +67,54 @@ def reconcile(parts: Parts, by: Actor, older_than: timedelta = RECONCILE_AFTER) 
     failed: list[Unsettled] = []
     for row_id, key_hash, requested_at in pending:
         try:
-            serial = _settle_one(parts, by, row_id, key_hash, requested_at - RECONCILE_SKEW)
-        except CertsvcError as exc:
-            log.warning("reconcile.failed", request=row_id, error=str(exc))
-            failed.append(Unsettled(row_id, str(exc)))
+            serial = _settle_one(parts, by, row_id, key_hash, requested_at)
+        except (CertsvcError, IntegrityError) as exc:
+            error = _described(exc)
+            log.warning("reconcile.failed", request=row_id, error=error)
+            failed.append(Unsettled(row_id, error))
             continue
         if serial is None:
             dropped += 1
         else:
             settled.append(serial)
-    return Reconciled(settled, dropped, failed)
+    done = revocations.settle_revocations(parts, older_than)
+    failed.extend(Unsettled(0, error) for error in done.failed)
+    adopted = revocations.adopt_ca_revocations(parts, by)
+    return Reconciled(settled, dropped, failed, [*done.revoked, *adopted])
 
 
-def _settle_one(parts: Parts, by: Actor, row_id: int, key_hash: str, since: datetime) -> str | None:
+def _described(exc: Exception) -> str:
+    if isinstance(exc, IntegrityError):
+        return f"the CA's answer clashes with a stored certificate ({exc.orig}); skipped"
+    return str(exc)
+
+
+def _settle_one(
+    parts: Parts, by: Actor, row_id: int, key_hash: str, requested_at: datetime
+) -> str | None:
     """Settle one pending row; the serial recorded, or None when the request was dropped."""
-    found = parts.adapter.find_issued(key_hash, since, parts.clock.now())
+    since, until = requested_at - RECONCILE_SKEW, requested_at + RECONCILE_SKEW
+    known = _recorded_refs(parts, since)
+    found = parts.adapter.find_issued(key_hash, since, until, known)
     if found is None:
         recording.abandon(parts.sessions, row_id)
         return None
     order = _intent(parts, row_id, by)
     return settle(parts, row_id, found, order).serial or found.ca_ref
+
+
+def _recorded_refs(parts: Parts, since: datetime) -> frozenset[str]:
+    """The CA references of every certificate recorded since ``since``: each is another
+    key's or already taken by a request for this key, so none needs fetching."""
+    with parts.sessions() as session:
+        refs = session.scalars(
+            select(Certificate.ca_ref).where(
+                Certificate.adapter == parts.adapter.name,
+                Certificate.requested_at >= since - RECONCILE_SKEW,
+                Certificate.ca_ref.is_not(None),
+            )
+        ).all()
+    return frozenset(ref for ref in refs if ref)
 
 
 def settle(parts: Parts, row_id: int, issued: IssuedCertificate, order: Order) -> CertificateView:
@@ -93,9 +126,7 @@ def settle(parts: Parts, row_id: int, issued: IssuedCertificate, order: Order) -
     lost = RevocationReason.cessationOfOperation
     if order.key_lost:
         parts.adapter.revoke(issued.certificate.serial_number, lost, parts.clock.now())
-    revoke_failed = recording.revoke_predecessor_at_ca(
-        parts.adapter, parts.clock, order.predecessor
-    )
+    revoke_failed = recording.revoke_predecessor_at_ca(parts, order.predecessor, order.by)
     order = replace(order, revoke_failed=revoke_failed)
     with transaction(parts.sessions) as session:
         _, view = recording.finish(session, parts, row_id, issued, order, None)

@@ -12,20 +12,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest
+from ca_adapters.base import IssuedCertificate, IssueRequest
 from certsvc.audit import Actor
-from certsvc.clock import Clock
 from certsvc.domain.certificates import CertState, Issuance, IssuedRecord, RevokeOld
 from certsvc.domain.fingerprints import public_key_sha256
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAError, Conflict
 from certsvc.feed.version import record_change
-from certsvc.lifecycle import effects
+from certsvc.lifecycle import effects, revocations
 from certsvc.lifecycle import server_keys as delivery
 from certsvc.lifecycle.orders import Issued, Order, Predecessor, Prepared
 from certsvc.lifecycle.parts import Parts
 from certsvc.lifecycle.pickup_links import LinkTarget, create_link
-from certsvc.lifecycle.views import CertificateView, certificate_view, issued_view
+from certsvc.lifecycle.views import CertificateView, issued_view
 from certsvc.storage import certificates as records
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, PendingRequest
@@ -97,6 +96,7 @@ def _settle_predecessor(
 ) -> None:
     if old.revoke_old is None:
         return
+    revocations.forget(session, old.id)
     row = session.get_one(Certificate, old.id)
     if row.state is not CertState.ISSUED:
         return  # revoked or expired meanwhile (a lost answer settled late): nothing to do
@@ -110,12 +110,18 @@ def _settle_predecessor(
     record_change(session, "add", row.serial or "", row.sha256 or "", now)
 
 
-def revoke_predecessor_at_ca(adapter: CAAdapter, clock: Clock, old: Predecessor | None) -> bool:
-    """Revoke the old certificate at the CA before recording; True when that failed."""
+def revoke_predecessor_at_ca(parts: Parts, old: Predecessor | None, by: Actor) -> bool:
+    """Revoke the old certificate at the CA before recording; True when that failed.
+
+    The intent is written first, so a crash before the recording is completed by
+    ``reconcile`` (``finish`` deletes it with the recording).
+    """
     if old is None or old.revoke_old is not RevokeOld.NOW:
         return False
+    with transaction(parts.sessions) as session:
+        revocations.remember(session, old.id, old.reason, by, parts.clock.now())
     try:
-        adapter.revoke(int(old.serial, 16), old.reason, clock.now())
+        parts.adapter.revoke(int(old.serial, 16), old.reason, parts.clock.now())
     except CAError:
         return True  # recorded as due now: the nightly run retries the revocation
     return False
@@ -143,17 +149,8 @@ def packaged(
 
 
 def revoke(parts: Parts, serial: str, reason: RevocationReason, by: Actor) -> CertificateView:
-    """Revoke at the CA, then record it; final, and a second revocation is an error."""
-    with parts.sessions() as session:
-        row = records.certificate_by_serial(session, serial)
-        records.require_issued(row, "revoke")
-        stored_serial = row.serial or ""
-    parts.adapter.revoke(int(stored_serial, 16), reason, parts.clock.now())
-    with transaction(parts.sessions) as session:
-        row = records.certificate_by_serial(session, serial)
-        records.require_issued(row, "revoke")
-        effects.mark_revoked(session, row, reason, by, parts.clock.now())
-        return certificate_view(row, parts.settings.zone)
+    """Revoke at the CA, then record it, bracketed by an intent (``revocations.revoke``)."""
+    return revocations.revoke(parts, serial, reason, by)
 
 
 # -- the intent of a pending request ------------------------------------------------------

@@ -4,7 +4,8 @@ Senders are found by channel in a ``SenderRegistry`` built in ``certsvc.app``
 (``"mail"`` here; a webhook sender registers ``"webhook"`` the same way), so a channel is
 added without touching the drain. A message is claimed with a lease before it is handed
 over (two drainers never send it at the same time; a crashed drainer's claim runs out),
-marked ``sent`` only after its sender says the far end accepted it, retried with
+marked ``sent`` (in its own transaction, at once) as soon as its sender says the far end
+accepted it, so a drain killed in mid-batch sends nothing twice, retried with
 exponential backoff on a temporary failure, and marked ``failed`` on a permanent one or
 once it is older than ``give_up_after_hours``. Every time comes from the injected clock.
 """
@@ -12,7 +13,7 @@ once it is older than ``give_up_after_hours``. Every time comes from the injecte
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -53,10 +54,19 @@ class Delivery:
     error: str | None = None
 
 
-class Sender(Protocol):
-    """Delivers a batch of messages of one channel; never raises for a single message."""
+Done = Callable[[Delivery], None]
+"""Records one message's outcome at once (the drain's; a sender calls it per message)."""
 
-    def deliver(self, items: Sequence[OutboxItem]) -> list[Delivery]: ...
+
+class Sender(Protocol):
+    """Delivers a batch of messages of one channel; never raises for a single message.
+
+    A sender calls ``done`` with each message's outcome as soon as it is known (the far
+    end accepted it), so a drainer killed in mid-batch does not send it again; what it
+    returns is recorded too (an outcome already given to ``done`` is not counted twice).
+    """
+
+    def deliver(self, items: Sequence[OutboxItem], done: Done) -> list[Delivery]: ...
 
 
 class SenderRegistry:
@@ -119,7 +129,7 @@ class OutboxDrainer:
             items = self._claim(self.clock.now())
             if not items:
                 break
-            self._record(self._deliver(items), {item.id: item for item in items}, report)
+            self._deliver(items, report)
         log.info("outbox.drain", sent=report.sent, retried=report.retried, failed=report.failed)
         return report
 
@@ -158,26 +168,29 @@ class OutboxDrainer:
             )
             return [_item(row) for row in rows]
 
-    def _deliver(self, items: list[OutboxItem]) -> list[Delivery]:
+    def _deliver(self, items: list[OutboxItem], report: DrainReport) -> None:
+        """Hand each channel its share; every outcome is committed the moment it is known."""
         by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_channel[item.channel].append(item)
-        deliveries: list[Delivery] = []
+        by_id = {item.id: item for item in items}
+        recorded: set[int] = set()
+
+        def done(delivery: Delivery) -> None:
+            if delivery.id in recorded or delivery.id not in by_id:
+                return
+            recorded.add(delivery.id)
+            with transaction(self.sessions) as session:
+                self._apply(session, delivery, by_id[delivery.id], self.clock.now(), report)
+
         for channel, batch in by_channel.items():
             try:
-                deliveries.extend(self.senders.get(channel).deliver(batch))
+                for delivery in self.senders.get(channel).deliver(batch, done):
+                    done(delivery)
             except Exception as exc:  # a broken sender must not lose mail
                 log.error("outbox.sender_error", channel=channel, error=repr(exc))
-                deliveries.extend(Delivery(item.id, "retry", repr(exc)) for item in batch)
-        return deliveries
-
-    def _record(
-        self, deliveries: list[Delivery], items: dict[int, OutboxItem], report: DrainReport
-    ) -> None:
-        now = self.clock.now()
-        with transaction(self.sessions) as session:
-            for delivery in deliveries:
-                self._apply(session, delivery, items[delivery.id], now, report)
+                for item in batch:
+                    done(Delivery(item.id, "retry", repr(exc)))
 
     def _apply(
         self,

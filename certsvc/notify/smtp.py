@@ -21,7 +21,7 @@ from jinja2 import TemplateError
 
 from certsvc.clock import Clock
 from certsvc.config import MailSettings
-from certsvc.notify.drain import Delivery, OutboxItem
+from certsvc.notify.drain import Delivery, Done, OutboxItem
 from certsvc.notify.message import build_message, envelope_sender
 from certsvc.notify.templates import MailRenderer, TemplateMissing
 
@@ -39,7 +39,7 @@ class MailSender:
         self.renderer = renderer
         self.clock = clock
 
-    def deliver(self, items: Sequence[OutboxItem]) -> list[Delivery]:
+    def deliver(self, items: Sequence[OutboxItem], done: Done) -> list[Delivery]:
         ready: list[tuple[int, Message]] = []
         results: list[Delivery] = []
         for item in items:
@@ -48,7 +48,7 @@ class MailSender:
             except (TemplateMissing, TemplateError, ValueError, KeyError) as exc:
                 results.append(Delivery(item.id, "failed", f"cannot render: {exc}"))
         if ready:
-            results.extend(asyncio.run(self._send_all(ready)))
+            results.extend(asyncio.run(self._send_all(ready, done)))
         return results
 
     def compose(self, item: OutboxItem) -> Message:
@@ -56,16 +56,18 @@ class MailSender:
         rendered = self.renderer.render(item.kind, item.payload, now)
         return build_message(rendered, item.recipient, self.settings, now, item.dedupe_key)
 
-    async def _send_all(self, ready: list[tuple[int, Message]]) -> list[Delivery]:
+    async def _send_all(self, ready: list[tuple[int, Message]], done: Done) -> list[Delivery]:
         """Share the batch out over a few sessions; small batches use one."""
         count = max(1, min(CONNECTIONS, len(ready) // PER_CONNECTION))
-        shares = await asyncio.gather(*(self._send_share(ready[n::count]) for n in range(count)))
+        shares = await asyncio.gather(
+            *(self._send_share(ready[n::count], done) for n in range(count))
+        )
         return [delivery for share in shares for delivery in share]
 
-    async def _send_share(self, ready: list[tuple[int, Message]]) -> list[Delivery]:
+    async def _send_share(self, ready: list[tuple[int, Message]], done: Done) -> list[Delivery]:
         try:
             async with self._session() as client:
-                return await self._send_each(client, ready)
+                return await self._send_each(client, ready, done)
         except (aiosmtplib.SMTPException, OSError) as exc:  # connect, TLS or login
             return [Delivery(id_, "retry", _describe(exc)) for id_, _ in ready]
 
@@ -86,11 +88,13 @@ class MailSender:
             await _quit(client, transport)
 
     async def _send_each(
-        self, client: aiosmtplib.SMTP, ready: list[tuple[int, Message]]
+        self, client: aiosmtplib.SMTP, ready: list[tuple[int, Message]], done: Done
     ) -> list[Delivery]:
+        """Send one by one; each outcome is recorded (``done``) before the next is sent."""
         results: list[Delivery] = []
         for index, (id_, message) in enumerate(ready):
             outcome = await self._send_one(client, id_, message)
+            done(outcome)
             results.append(outcome)
             if outcome.outcome == "retry" and not client.is_connected:
                 rest = ready[index + 1 :]

@@ -230,6 +230,22 @@ class PendingRequest(Base):
     server_key: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PendingRevocation(Base):
+    """A revocation asked of the CA and not yet recorded: written before the CA call,
+    deleted with the recording, so a crash in between is settled by ``reconcile``
+    (which completes the revocation: revoking at the CA is idempotent)."""
+
+    __tablename__ = "pending_revocations"
+
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[RevocationReason] = mapped_column(EnumText(RevocationReason, 32))
+    actor: Mapped[str] = mapped_column(String(128))
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    requested_at: Mapped[datetime]
+
+
 class MirroredCRLSource(Base):
     """One CRL URL of an external CA that certsvc mirrors: when it was last checked, how.
 
@@ -278,6 +294,9 @@ class IdempotencyRecord(Base):
     content_type: Mapped[str | None] = mapped_column(String(100))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None]
+    """While in progress: when the request's holder is presumed dead (then the key is
+    reconciled or released, never run twice at once)."""
 
 
 class Credential(Base):

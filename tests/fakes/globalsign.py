@@ -47,6 +47,8 @@ class Faults:
     retry_after: str | None = None
     unavailable: int = 0
     drop_after_issue: int = 0
+    drop_after_revoke: int = 0  # revoke, then close without answering and go down (503)
+    unauthorized_polls: int = 0  # GET /certificates/<sn> answers 401 (token refused)
     clock_offset: int = 0
     reject_issuance: str | None = None
     serial_style: str = "upper"  # upper | lower-padded
@@ -253,6 +255,9 @@ class FakeGlobalSign:
         record = self.ca.get(serial)
         if method == "GET":
             with self._lock:
+                if self.faults.unauthorized_polls > 0:
+                    self.faults.unauthorized_polls -= 1
+                    raise Problem(401, "Access token invalid or expired")
                 if record.polls_left > 0:
                     record.polls_left -= 1
                     return Answer(202, {"description": "Operation in progress"})
@@ -263,6 +268,11 @@ class FakeGlobalSign:
         if method == "PATCH":
             body = json_request(headers, raw)
             self.ca.revoke(serial, str(body.get("revocation_reason")), self.now())
+            with self._lock:
+                if self.faults.drop_after_revoke > 0:
+                    self.faults.drop_after_revoke -= 1
+                    self.faults.unavailable = 10**9
+                    raise Drop
             return Answer(204)
         if method == "DELETE":
             self.ca.revoke(serial, "unspecified", self.now())

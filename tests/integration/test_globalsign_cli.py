@@ -103,5 +103,10 @@ def test_reconcile_names_a_request_it_could_not_settle_and_exits_5(cli, tmp_path
     assert '"event": "reconcile.failed"' in failed.stderr  # and the log says so too
     fake_hvca.faults.broken_calls = set()
     settled = json.loads(cli("reconcile", "--older-than", "0", "--json").output)
-    assert settled == {"issued": [format_serial(serial)], "dropped": 0, "failed": []}
+    assert settled == {
+        "issued": [format_serial(serial)],
+        "dropped": 0,
+        "revoked": [],
+        "failed": [],
+    }
     assert fake_hvca.ca.counter("issued") == 1

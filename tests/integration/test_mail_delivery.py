@@ -158,7 +158,7 @@ class Webhook:
     def __init__(self):
         self.seen = []
 
-    def deliver(self, items):
+    def deliver(self, items, done):
         self.seen.extend(items)
         return [Delivery(item.id, "sent") for item in items]
 
@@ -208,3 +208,47 @@ def test_password_never_reaches_the_log(tmp_path, database_url, clock, smtp_serv
     assert "s3cret" not in stream.getvalue()
     assert "s3cret" not in caplog.text
     services.engine.dispose()
+
+
+class Killed(BaseException):
+    """The drainer dying in mid-batch (kill -9): nothing after this point runs."""
+
+
+class DyingSender:
+    """The real mail sender, killed right after the server accepted its ``after``-th mail."""
+
+    def __init__(self, inner, after):
+        self.inner, self.after, self.accepted = inner, after, 0
+
+    def deliver(self, items, done):
+        def dying(delivery):
+            done(delivery)
+            self.accepted += delivery.outcome == "sent"
+            if self.accepted == self.after:
+                raise Killed
+
+        return self.inner.deliver(items, dying)
+
+
+def test_a_drain_killed_in_mid_batch_sends_no_mail_twice(mail_services, smtp_server):
+    _, recorder = smtp_server
+    for user in ("taro", "a2", "a3", "a4", "a5"):
+        add_subscriber(mail_services, user)
+        issue(mail_services, user_id=user)
+    recorder.messages.clear()
+    registry = SenderRegistry()
+    registry.register("mail", DyingSender(mail_services.outbox.senders.get("mail"), after=3))
+    dying = OutboxDrainer(
+        mail_services.sessions, mail_services.clock, registry, mail_services.settings.outbox
+    )
+    try:
+        dying.drain()
+    except Killed:
+        pass
+    mail_services.clock.advance(timedelta(seconds=mail_services.settings.outbox.lease_seconds))
+
+    mail_services.outbox.drain()  # the next drain, once the dead one's lease ran out
+
+    ids = [str(message["Message-ID"]) for message in recorder.messages]
+    assert len(ids) == len(set(ids)) == 5
+    assert {row.status for row in outbox_rows(mail_services)} == {"sent"}
