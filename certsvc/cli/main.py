@@ -27,6 +27,7 @@ from certsvc.cli import (
 from certsvc.cli.context import CliContext
 from certsvc.cli.maintenance import maintenance
 from certsvc.cli.scheduling import nightly, outbox, scheduler
+from certsvc import __version__
 from certsvc.config import CONFIG_ENV
 from certsvc.errors import (
     CAError,
@@ -67,6 +68,7 @@ class CertsvcGroup(click.Group):
 
 
 @click.group(cls=CertsvcGroup)
+@click.version_option(__version__, prog_name="certsvc", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_file",
@@ -82,7 +84,15 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
+    commands = (
+        setup.init,
+        setup.migrate,
+        directory.tenant,
+        directory.subscriber,
+        cert.cert,
+        ca.ca,
+        ca.crl,
+    )
     operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
     for command in (*commands, *operations, scheduler, *gateway_commands):
