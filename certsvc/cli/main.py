@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from certsvc import __version__
 from certsvc.cli import (
     ca,
     ca_ops,
@@ -27,7 +28,6 @@ from certsvc.cli import (
 from certsvc.cli.context import CliContext
 from certsvc.cli.maintenance import maintenance
 from certsvc.cli.scheduling import nightly, outbox, scheduler
-from certsvc import __version__
 from certsvc.config import CONFIG_ENV
 from certsvc.errors import (
     CAError,
