@@ -96,8 +96,8 @@ def test_compose_starts_the_whole_stack(compose):
 
 
 def test_compose_files_and_volumes_exist(compose):
-    declared = set(compose["volumes"])  # type: ignore[arg-type]
-    for service in compose["services"].values():  # type: ignore[attr-defined]
+    declared = set(compose["volumes"])
+    for service in compose["services"].values():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./"):
