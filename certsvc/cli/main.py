@@ -14,6 +14,7 @@ import click
 
 from certsvc import __version__
 from certsvc.cli import (
+    backup,
     ca,
     ca_ops,
     cert,
@@ -93,7 +94,16 @@ def _register() -> None:
         ca.ca,
         ca.crl,
     )
-    operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
+    operations = (
+        backup.backup,
+        backup.restore,
+        demo.demo,
+        ca_ops.reconcile,
+        maintenance,
+        token.token,
+        nightly,
+        outbox,
+    )
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
     for command in (*commands, *operations, scheduler, *gateway_commands):
         main.add_command(command)
