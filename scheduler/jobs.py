@@ -175,6 +175,7 @@ def _plan_date(
             counts = {"reminders_planned": len(due), "reminders_queued": queued}
             if day == today:
                 counts |= {"expired": len(report.expired), "revoked": len(report.revoked)}
+                counts["errors"] = len(report.errors)  # the run's outcome, for /metrics
             session.add(
                 JobRun(
                     job=NIGHTLY,
