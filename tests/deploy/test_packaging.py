@@ -7,6 +7,7 @@ There is no Docker engine on every CI machine, so the image is checked structura
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 
 from certsvc import __version__
 from certsvc.cli.main import main
+from certsvc.feed.service_metrics import LIFECYCLE_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ("certsvc.service", "certsvc-scheduler.service", "certsvc-gateway-agent.service")
@@ -178,3 +180,56 @@ def test_migrate_brings_an_empty_database_up_and_is_then_a_no_op(tmp_path, datab
     assert head.startswith("00"), second.stdout
     if "sqlite" in database_url:  # PostgreSQL's test schema is migrated once per run
         assert first.stdout == f"database schema migrated: empty -> {head}\n"
+
+
+def metric_names(expression: str) -> set[str]:
+    return set(re.findall(r"\bcertsvc_[a-z0-9_]+", expression))
+
+
+def served_metric_names() -> set[str]:
+    """Every metric family name certsvc's modules declare (Python source, not a list here)."""
+    names: set[str] = set()
+    for module in (
+        "certsvc/feed/metrics.py",
+        "certsvc/feed/service_metrics.py",
+        "certsvc/api/observe.py",
+    ):
+        text = (ROOT / module).read_text()
+        names |= set(re.findall(r'"(certsvc_[a-z0-9_]+)"', text))
+        names |= {
+            f"certsvc_{name}"
+            for name in re.findall(r'(?:_gauge|_counter)\(\s*"([a-z0-9_]+)"', text)
+        }
+        names |= {f"certsvc_{name}" for name in re.findall(r'f"certsvc_\{name\}"', text)}
+    names |= {f"certsvc_{name}" for name in LIFECYCLE_ACTIONS.values()}
+    return names
+
+
+def base_name(name: str) -> str:
+    for suffix in ("_total", "_bucket", "_count", "_sum"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def test_alert_rules_cover_the_issue_and_use_served_metrics():
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/certsvc-alerts.yml").read_text())
+    alerts = {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+    for wanted in (
+        "CertsvcCRLAboutToExpire",
+        "CertsvcOutboxStuck",
+        "CertsvcNightlyMissed",
+        "CertsvcCAExpiring",
+    ):
+        assert wanted in alerts
+    served = served_metric_names()
+    for expression in alerts.values():
+        assert {base_name(name) for name in metric_names(expression)} <= served, expression
+
+
+def test_dashboard_queries_only_served_metrics():
+    board = json.loads((ROOT / "deploy/grafana/certsvc-dashboard.json").read_text())
+    served = served_metric_names()
+    expressions = [target["expr"] for panel in board["panels"] for target in panel["targets"]]
+    assert len(expressions) >= 12
+    for expression in expressions:
+        assert {base_name(name) for name in metric_names(expression)} <= served, expression
