@@ -12,8 +12,11 @@ from datetime import datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from certsvc.clock import Clock
+from certsvc.errors import CertsvcError
+from certsvc.logging import get_logger
 from certsvc.storage.db import SessionFactory
 from certsvc.storage.stats import ServiceStats, read_stats
 
@@ -24,6 +27,7 @@ LIFECYCLE_ACTIONS = {
     "certificate.collect": "pickups",
     "credentials.locked": "credential_locks",
 }
+log = get_logger("certsvc.metrics")
 CAExpiry = Callable[[], Sequence[tuple[str, datetime]]]
 
 
@@ -40,16 +44,29 @@ class ServiceCollector(Collector):
         self._ca_expiry = ca_expiry
 
     def collect(self) -> Iterator[Metric]:
+        """The service's numbers; a database or CA failure leaves its families out (and
+        ``certsvc_service_metrics_up`` 0) instead of failing the scrape: that is when the
+        gateway feed's metrics matter most."""
         now = self._clock.now()
-        with self._sessions() as session:
-            stats = read_stats(session, now)
+        up = _gauge("service_metrics_up", "1 when the database and the CA could be read")
+        try:
+            with self._sessions() as session:
+                stats = read_stats(session, now)
+            chain = list(self._ca_expiry())
+        except (SQLAlchemyError, CertsvcError) as exc:
+            log.warning("metrics.service_unreadable", error=f"{type(exc).__name__}: {exc}")
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         yield from self._certificates(stats)
         yield from self._actions(stats)
         yield from self._outbox(stats, now)
         yield from self._crls(stats, now)
         yield from self._jobs(stats)
         expiry = _gauge("ca_not_after_timestamp_seconds", "notAfter of each CA", ["ca"])
-        for name, not_after in self._ca_expiry():
+        for name, not_after in chain:
             expiry.add_metric([name], not_after.timestamp())
         yield expiry
 

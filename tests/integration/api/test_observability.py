@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from certsvc.clock import parse_instant
@@ -117,7 +118,8 @@ def test_access_log_line_names_route_status_actor_and_no_secret(api, tokens):
         assert api.get("/api/v1/certificates/00", headers=bearer("wrong")).status_code == 401
         logging.getLogger("uvicorn.error").info("Started server process")
     finally:
-        configure_logging("json", "info")
+        configure_logging("json", "info")  # the stdlib bridge back on stderr
+        structlog.reset_defaults()  # as other tests expect structlog (prints to stdout)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     requests = [line for line in lines if line["event"] == "http.request"]
     ok, refused = requests
@@ -133,3 +135,14 @@ def test_access_log_line_names_route_status_actor_and_no_secret(api, tokens):
     assert tokens["helpdesk"] not in stream.getvalue()
     uvicorn_line = next(line for line in lines if line["event"] == "Started server process")
     assert (uvicorn_line["logger"], uvicorn_line["level"]) == ("uvicorn.error", "info")
+
+
+def test_a_missing_ca_key_leaves_the_scrape_up(api, services, tmp_path):
+    """The CA's families drop out (up = 0); the gateway feed's metrics are still served."""
+    for key in services.adapter.directory.glob("*.key"):
+        key.rename(tmp_path / key.name)
+    services.adapter._authorities.clear()
+    samples = scrape(api)
+    assert value(samples, "certsvc_service_metrics_up") == 0
+    assert ("certsvc_feed_version", ()) in samples
+    assert not any(name == "certsvc_certificates" for name, _ in samples)
