@@ -11,6 +11,7 @@ import json
 import stat
 
 import pytest
+import structlog
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
@@ -53,8 +54,10 @@ def crl_numbers(database_url):
 
 @pytest.fixture(autouse=True)
 def schema_back():
-    """The PostgreSQL schema is migrated again after a test that dropped it."""
+    """The PostgreSQL schema is migrated again after a test that dropped it, and structlog
+    is left as other tests expect it (the CLI configures it for stderr)."""
     yield
+    structlog.reset_defaults()
     if POSTGRES_URL:
         engine = make_engine(POSTGRES_URL)
         migrate(engine)
