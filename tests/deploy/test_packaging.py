@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import structlog
 import yaml
 from click.testing import CliRunner
 
@@ -180,6 +181,7 @@ def test_migrate_brings_an_empty_database_up_and_is_then_a_no_op(tmp_path, datab
     assert head.startswith("00"), second.stdout
     if "sqlite" in database_url:  # PostgreSQL's test schema is migrated once per run
         assert first.stdout == f"database schema migrated: empty -> {head}\n"
+    structlog.reset_defaults()  # the CLI configured it; other tests expect the defaults
 
 
 def metric_names(expression: str) -> set[str]:
