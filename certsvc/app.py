@@ -30,7 +30,13 @@ from certsvc.notify.drain import OutboxDrainer, SenderRegistry
 from certsvc.notify.smtp import MailSender
 from certsvc.notify.templates import MailRenderer
 from certsvc.storage.ca_ledger import DatabaseLedger
-from certsvc.storage.db import SessionFactory, make_engine, migrate, session_factory
+from certsvc.storage.db import (
+    SessionFactory,
+    make_engine,
+    migrate,
+    schema_revision,
+    session_factory,
+)
 
 
 @dataclass
@@ -134,6 +140,13 @@ class Services:
         """Dispose of the engine's pooled connections, if one was opened."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+    def migrate(self) -> tuple[str, str]:
+        """Migrate the schema only; the revisions before and after."""
+        self.settings.home_dir.mkdir(parents=True, exist_ok=True)
+        before = schema_revision(self.engine)
+        migrate(self.engine)
+        return before, schema_revision(self.engine)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

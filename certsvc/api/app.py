@@ -8,15 +8,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 
+from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from certsvc import __version__
 from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
 from certsvc.api.guards import GuardParts, RequestGuard
+from certsvc.api.observe import AccessLog, HTTPMetrics
 from certsvc.app import Services
 from certsvc.errors import Conflict
+from certsvc.feed.service_metrics import ServiceCollector
 from certsvc.web import SelfReset, SelfResetRequest, WebParts, mount
 
 
@@ -45,6 +49,9 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(RequestGuard, parts=guard)
     gateway = services.gateway
     app.add_middleware(CheckFastPath, checker=gateway.checker, access=gateway.access)
+    registry = gateway.metrics.registry
+    registry.register(ServiceCollector(services.sessions, services.clock, _ca_expiry(services)))
+    app.add_middleware(AccessLog, metrics=HTTPMetrics(registry), timer=services.timer)
     return app
 
 
@@ -61,6 +68,21 @@ def web_parts(services: Services) -> WebParts:
         trust_chain=services.adapter.trust_chain,
         self_reset=self_reset_of(services),
     )
+
+
+def _ca_expiry(services: Services) -> Callable[[], list[tuple[str, datetime]]]:
+    """notAfter of every CA of the chain, by its common name (read once, on first scrape)."""
+    chain: list[tuple[str, datetime]] = []
+
+    def expiry() -> list[tuple[str, datetime]]:
+        if not chain:
+            for ca in services.adapter.trust_chain():
+                names = ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+                label = str(names[0].value) if names else ca.subject.rfc4514_string()
+                chain.append((label, ca.not_valid_after_utc))
+        return chain
+
+    return expiry
 
 
 def _gateway_loop(

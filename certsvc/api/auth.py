@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from certsvc.access.feed_tokens import FORBIDDEN, UNAUTHORIZED
 from certsvc.access.tokens import Principal
 from certsvc.api.deps import gateway_of, services_of
+from certsvc.api.observe import ACTOR_KEY
 from certsvc.errors import AuthenticationFailed, NotFound, PermissionDenied
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `certsvc token create`.")
@@ -29,9 +30,11 @@ async def principal(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed("missing, unknown or revoked API token")
-    return await run_in_threadpool(
+    caller = await run_in_threadpool(
         services_of(request).tokens.authenticate, credentials.credentials
     )
+    request.scope[ACTOR_KEY] = caller.actor().name  # for the access log line
+    return caller
 
 
 def allow(*roles: str) -> Callable[..., object]:

@@ -30,7 +30,8 @@ def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         log_level=services.settings.logging.level,
-        access_log=False,
+        access_log=False,  # certsvc.api.observe writes the access log, in structlog's stream
+        log_config=None,  # uvicorn's own lines go through certsvc.logging's bridge
         server_header=False,
         **tls,  # type: ignore[arg-type]
     )

@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
+from certsvc import __version__
 from certsvc.cli import (
+    backup,
     ca,
     ca_ops,
     cert,
@@ -68,6 +70,7 @@ class CertsvcGroup(click.Group):
 
 
 @click.group(cls=CertsvcGroup)
+@click.version_option(__version__, prog_name="certsvc", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_file",
@@ -84,8 +87,25 @@ def main(ctx: click.Context, config_file: str | None) -> None:
 
 
 def _register() -> None:
-    commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
-    operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
+    commands = (
+        setup.init,
+        setup.migrate,
+        directory.tenant,
+        directory.subscriber,
+        cert.cert,
+        ca.ca,
+        ca.crl,
+    )
+    operations = (
+        backup.backup,
+        backup.restore,
+        demo.demo,
+        ca_ops.reconcile,
+        maintenance,
+        token.token,
+        nightly,
+        outbox,
+    )
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
     for command in (*commands, *operations, scheduler, *gateway_commands):
         main.add_command(command)

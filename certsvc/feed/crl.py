@@ -43,11 +43,16 @@ def needs_refresh(
 
 
 def publish(
-    session: Session, signer: CRLSigner, ca_name: str, now: datetime, rules: CRLSettings
+    session: Session,
+    signer: CRLSigner,
+    ca_name: str,
+    now: datetime,
+    rules: CRLSettings,
+    at_least: int = 1,
 ) -> CRLFile:
-    """Sign and store the next CRL of ``ca_name``."""
+    """Sign and store the next CRL of ``ca_name`` (numbered ``at_least`` or higher)."""
     previous = latest(session, ca_name)
-    number = previous.number + 1 if previous else 1
+    number = max(previous.number + 1 if previous else 1, at_least)
     this_update = now.replace(microsecond=0) - timedelta(seconds=rules.backdate_seconds)
     next_update = this_update + timedelta(hours=rules.validity_hours)
     with _paused_gc():
@@ -168,6 +173,22 @@ class CRLPublisher:
         if not isinstance(source, CRLSigner):
             raise ConfigError(f"CA adapter {self.adapter.name!r} publishes its own CRLs")
         return source
+
+    def publish_after_gap(self, gap: int, above: int = 0) -> list[CRLFile]:
+        """A new CRL for every CA, numbered ``gap`` above the stored one and above ``above``
+        (after a restore: gateways may hold CRLs published after the backup, and refuse a
+        lower number).
+        Mirrored CRLs keep the external CA's numbers: nothing to do for them."""
+        if isinstance(self.adapter.revocation_source(), MirroredCRL):
+            return []
+        signer = self.signer()
+        with transaction(self.sessions) as session:
+            files = []
+            for ca_name in signer.ca_names():
+                stored = latest(session, ca_name)
+                floor = max((stored.number if stored else 0) + gap, above + 1)
+                files.append(publish(session, signer, ca_name, self.clock.now(), self.rules, floor))
+            return files
 
     def current(self) -> list[CRLFile]:
         """Every CA's CRL (root first): published when due, or the verified mirror copies."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +50,13 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def schema_revision(engine: Engine) -> str:
+    """The schema's Alembic revision(s), comma-separated; empty for a database never migrated."""
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads))
 
 
 def session_factory(engine: Engine) -> SessionFactory:

@@ -1,0 +1,1 @@
+"""Backup and restore: one encrypted, consistent archive of a certsvc installation."""
