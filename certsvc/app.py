@@ -56,7 +56,7 @@ class Services:
         context = AdapterContext(
             options=self.settings.ca.options(name),
             clock=self.clock,
-            ledger=DatabaseLedger(self.sessions),
+            ledger=DatabaseLedger(self.sessions, self.clock),
             home=self.settings.home_dir,
             zone=self.settings.zone,
             urls=CertificateURLs(certificates.crl_url, certificates.ocsp_url),
