@@ -151,7 +151,8 @@ class LocalCA:
         root = self._make_root()
         authorities = {ROOT: root, ISSUING: self._make_issuing(root)}
         notes += self._record(authorities)
-        notes.append(f"created a two-tier CA (root and issuing CA), keys in {self._keys.where}")
+        where = "" if self._settings.key_store == "file" else f", keys in {self._keys.where}"
+        notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
         return notes
 
     def _record(self, authorities: dict[str, Authority]) -> list[str]:

@@ -62,12 +62,21 @@ class Token:
             module, label = self._settings.pkcs11_module, self._settings.token_label
             try:
                 token = pkcs11.lib(module).get_token(token_label=label)
-                self._session = token.open(user_pin=read_pin(self._settings, self._home), rw=True)
+                self._session = _logged_in(token, read_pin(self._settings, self._home))
             except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
                 raise ConfigError(
                     f"PKCS#11 token {label!r} ({module}) cannot be opened: {_describe(exc)}"
                 ) from exc
         return self._session
+
+
+def _logged_in(token: Any, pin: str) -> Any:
+    """A read-write session, logged in; a PKCS#11 login is per process, so a second
+    session of this process (another adapter instance) shares the first one's login."""
+    try:
+        return token.open(user_pin=pin, rw=True)
+    except pkcs11.exceptions.UserAlreadyLoggedIn:
+        return token.open(rw=True)
 
 
 def _describe(exc: BaseException) -> str:
