@@ -283,6 +283,17 @@ class CAAdapter(Protocol):
         """
 
 
+@runtime_checkable
+class IssuingRollover(Protocol):
+    """An adapter that can make a new issuing CA under the same root (``ca rollover``)."""
+
+    def rollover(self) -> list[str]:
+        """Make and record a new issuing CA; new certificates come from it. Notes for the user.
+
+        :raises ConfigError: the root key cannot be used on this node.
+        """
+
+
 @dataclass(frozen=True)
 class AdapterPlugin(Generic[ModelT]):
     """What a ``certsvc.ca_adapters`` entry point names: an options model and a factory.

@@ -155,6 +155,23 @@ class LocalCA:
         notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
         return notes
 
+    def rollover(self) -> list[str]:
+        """A new issuing CA under the same root; the older ones keep signing their CRLs
+        (and answering OCSP) until the last certificate each issued expires."""
+        root = self._authority(ROOT)
+        previous = self._chain.active_issuing()
+        number = len(self._chain.issuing()) + 1
+        name = issuing_name(number)
+        authority = self._make_issuing(root, number)
+        self._record({name: authority})
+        return [
+            f"new issuing CA {name} (key id {identity.key_id(authority.certificate)}):"
+            f" new certificates come from it; {previous} keeps signing its CRL until the"
+            " last certificate it issued expires",
+            "give every node the new key (copy the CA directory, or share the token) and"
+            " restart it; reload gateways with the new chain (certsvc ca show --pem)",
+        ]
+
     def _record(self, authorities: dict[str, Authority]) -> list[str]:
         ours = [identity.identity_of(n, a.certificate) for n, a in authorities.items()]
         self._chain.record(ours, self._keys.where)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -39,6 +40,7 @@ from tests.keys import make_csr
 
 def cli(config: Path, *arguments: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["--config", str(config), *arguments])
+    structlog.reset_defaults()  # the CLI configured process-wide logging; undo it
     return result.exit_code, result.output
 
 

@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from certsvc.api.app import create_app
 from certsvc.app import Services
-from certsvc.cli.main import main
 from certsvc.clock import FixedClock
 from certsvc.config import Settings
 from certsvc.directory import NewSubscriber
@@ -40,7 +38,8 @@ MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN, SO_PIN, LABEL = "1234", "12345678", "certsvc"
 pkcs11 = pytest.importorskip("pkcs11")
 pytestmark = pytest.mark.skipif(
-    not Path(MODULE).exists() or not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")),
+    not Path(MODULE).exists()
+    or not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")),
     reason="SoftHSM2 or OpenSC not installed",
 )
 
@@ -95,7 +94,9 @@ def now_clock() -> FixedClock:
 def hsm(
     token: str, pin: str, tmp_path: Path, database_url: str, now_clock: FixedClock
 ) -> Iterator[Services]:
-    services = Services(hsm_settings(tmp_path / "a", database_url, f"hsm-{tmp_path.name}"), now_clock)
+    services = Services(
+        hsm_settings(tmp_path / "a", database_url, f"hsm-{tmp_path.name}"), now_clock
+    )
     services.initialise()
     services.directory.add_tenant(COMPANY, "Acme KK", "admin@acme.example.jp", OPERATOR)
     yield services
@@ -120,9 +121,7 @@ def pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def test_the_ca_keys_are_made_in_the_token_and_never_written_to_disk(
-    hsm: Services, tmp_path: Path
-):
+def test_the_ca_keys_are_made_in_the_token_and_never_written_to_disk(hsm: Services, tmp_path: Path):
     home = hsm.settings.home_dir
     assert not list(home.rglob("*.key"))
     assert not list(home.rglob("passphrase"))
@@ -153,7 +152,7 @@ def test_the_ca_keys_are_made_in_the_token_and_never_written_to_disk(
             assert key[pkcs11.Attribute.EXTRACTABLE] is False
             assert key[pkcs11.Attribute.TOKEN] is True
             with pytest.raises(pkcs11.exceptions.AttributeSensitive):
-                key[pkcs11.Attribute.VALUE]  # noqa: B018 - the read is what must fail
+                key[pkcs11.Attribute.VALUE]
     in_process = hsm.adapter.__dict__["_authorities"]["issuing"].key
     with pytest.raises(ConfigError, match="cannot be exported"):
         in_process.private_bytes(
