@@ -194,7 +194,8 @@ def test_a_served_crl_not_signed_by_the_recorded_ca_fails_check_and_readyz(
 def test_the_cli_refuses_rollover_for_an_adapter_without_it(tmp_path: Path):
     config = tmp_path / "certsvc.toml"
     config.write_text(
-        f'home = "{tmp_path}"\n[ca]\nadapter = "globalsign"\n[ca.globalsign]\napi_key = "k"\napi_secret = "s"\n'
+        f'home = "{tmp_path}"\n[ca]\nadapter = "globalsign"\n'
+        '[ca.globalsign]\napi_key = "k"\napi_secret = "s"\n'
     )
     code, output = cli(config, "ca", "rollover")
     assert code == 6
