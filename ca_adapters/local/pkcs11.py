@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+from cryptography.utils import Buffer
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
@@ -91,10 +92,10 @@ class TokenKey(ec.EllipticCurvePrivateKey):
         self._handle = handle
         self._public = public
 
-    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+    def sign(self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         algorithm = signature_algorithm.algorithm
         if isinstance(algorithm, Prehashed):
-            digest = data
+            digest = bytes(data)
         else:
             hasher = hashes.Hash(algorithm)
             hasher.update(data)
