@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,11 +52,12 @@ def recorded_rows(services: Services) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def first(tmp_path: Path, database_url: str, clock: FixedClock) -> Services:
+def first(tmp_path: Path, database_url: str, clock: FixedClock) -> Iterator[Services]:
     """Home A, initialised: it made the CA and recorded it in the shared database."""
     services = Services(make_settings(tmp_path / "a", database_url), clock)
     services.initialise()
-    return services
+    yield services
+    services.close()
 
 
 def test_init_records_the_root_and_issuing_ca_with_their_key_ids(first: Services):
@@ -115,6 +117,7 @@ def test_with_the_copied_ca_files_the_second_home_issues_from_the_same_ca(
     certificate.verify_directly_issued_by(first.adapter.trust_chain()[0])
     assert len(recorded_rows(first)) == 2
     assert cli(config, "ca", "check")[0] == 0
+    second.close()
 
 
 def _another_ca(tmp_path: Path, clock: FixedClock) -> Path:
@@ -159,6 +162,7 @@ def test_a_copied_certificate_with_another_key_is_refused(
     answer = TestClient(create_app(second)).get("/readyz")
     assert answer.status_code == 503
     assert "does not match CA" in answer.json()["detail"]
+    second.close()
 
 
 def test_a_served_crl_not_signed_by_the_recorded_ca_fails_check_and_readyz(
