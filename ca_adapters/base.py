@@ -29,6 +29,18 @@ NewOptionsT = TypeVar("NewOptionsT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+@dataclass(frozen=True)
+class CAIdentity:
+    """One CA certificate a database belongs to: its name in the chain and its key id.
+
+    ``key_id`` is the hex SubjectKeyIdentifier, what an operator compares by eye.
+    """
+
+    ca_name: str
+    certificate_pem: bytes
+    key_id: str
+
+
 class CALedger(Protocol):
     """What an adapter may ask of certsvc's records of the certificates it issued.
 
@@ -42,6 +54,16 @@ class CALedger(Protocol):
 
     def latest_certificate_pem(self, adapter: str) -> bytes | None:
         """The PEM of the certificate most recently recorded for ``adapter``, if any."""
+
+    def recorded_cas(self, adapter: str) -> Sequence[CAIdentity]:
+        """The CAs the database belongs to for ``adapter``, in recording order (may be empty)."""
+
+    def record_cas(self, adapter: str, cas: Sequence[CAIdentity]) -> Sequence[CAIdentity]:
+        """Record ``cas`` in one step unless one of their names is taken; return what is
+        recorded afterwards (another node's CA when it recorded first)."""
+
+    def last_expiry(self, adapter: str, ca_name: str) -> datetime | None:
+        """The latest notAfter of the certificates ``ca_name`` issued (None: none recorded)."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +286,17 @@ class CAAdapter(Protocol):
         certsvc recorded already, for this key or another); None when there is none.
 
         :raises CAUnavailable: no answer in time, or a candidate could not be read.
+        """
+
+
+@runtime_checkable
+class IssuingRollover(Protocol):
+    """An adapter that can make a new issuing CA under the same root (``ca rollover``)."""
+
+    def rollover(self) -> list[str]:
+        """Make and record a new issuing CA; new certificates come from it. Notes for the user.
+
+        :raises ConfigError: the root key cannot be used on this node.
         """
 
 

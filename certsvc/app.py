@@ -11,7 +11,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from ca_adapters.base import AdapterContext, CAAdapter, CertificateURLs
+from ca_adapters.base import AdapterContext, CAAdapter, CertificateURLs, CRLSigner
 from ca_adapters.registry import load_adapter, refuse_unknown_tables
 from certsvc.access.accounts import Accounts
 from certsvc.access.credentials import Secrets, load_pepper
@@ -63,7 +63,7 @@ class Services:
         context = AdapterContext(
             options=self.settings.ca.options(name),
             clock=self.clock,
-            ledger=DatabaseLedger(self.sessions),
+            ledger=DatabaseLedger(self.sessions, self.clock),
             home=self.settings.home_dir,
             zone=self.settings.zone,
             urls=CertificateURLs(certificates.crl_url, certificates.ocsp_url),
@@ -147,6 +147,14 @@ class Services:
         before = schema_revision(self.engine)
         migrate(self.engine)
         return before, schema_revision(self.engine)
+
+    def open_ca(self) -> None:
+        """Open every CA key certsvc signs with now: a node without the database's CA key,
+        or with another CA's, refuses to start instead of failing its first request."""
+        source = self.adapter.revocation_source()
+        if isinstance(source, CRLSigner):
+            for name in source.ca_names():
+                source.ca_certificate(name)
 
     def initialise(self) -> list[str]:
         """Create the data directory, migrate the database, prepare the CA."""

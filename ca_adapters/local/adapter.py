@@ -30,14 +30,15 @@ from ca_adapters.base import (
     RevocationSource,
     RevokedEntry,
 )
-from ca_adapters.local.keys import Passphrase, SigningKey, generate_key, load_key, save_key
+from ca_adapters.local import identity
+from ca_adapters.local.identity import ISSUING, ROOT
+from ca_adapters.local.keys import FileKeyStore, KeyStore, SigningKey
 from ca_adapters.local.ocsp import sign_ocsp_response
 from ca_adapters.local.options import LocalOptions
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import PublicKey, RevocationReason
 from certsvc.errors import CertsvcError, ConfigError, NotFound
 
-ROOT, ISSUING = "root", "issuing"
 CA_BACKDATE = timedelta(minutes=5)
 
 
@@ -89,6 +90,24 @@ def create(context: AdapterContext[LocalOptions]) -> LocalCA:
     return LocalCA(context)
 
 
+def key_store(settings: LocalOptions, directory: Path, home: Path) -> KeyStore:
+    """The configured key store; PKCS#11 support is the optional ``certsvc[pkcs11]``."""
+    if settings.key_store == "file":
+        return FileKeyStore(settings, directory, home)
+    try:
+        from ca_adapters.local.pkcs11 import Pkcs11KeyStore  # noqa: PLC0415 - optional extra
+    except ImportError as exc:
+        raise ConfigError(
+            "key_store = 'pkcs11' needs python-pkcs11: pip install 'certsvc[pkcs11]'"
+        ) from exc
+    return Pkcs11KeyStore(settings, home)
+
+
+def issuing_name(number: int) -> str:
+    """``issuing`` for the first issuing CA, ``issuing-2`` ... after each rollover."""
+    return ISSUING if number == 1 else f"{ISSUING}-{number}"
+
+
 class LocalCA:
     """Signs client certificates and CRLs with keys kept on this machine."""
 
@@ -101,8 +120,9 @@ class LocalCA:
         self._clock = context.clock
         self._ledger = context.ledger
         self.directory = context.home / (self._settings.dir or "ca")
-        self._passphrase = Passphrase(self._settings, self.directory, context.home)
+        self._keys = key_store(self._settings, self.directory, context.home)
         self._authorities: dict[str, Authority] = {}
+        self._chain = identity.RecordedChain(context.ledger, context.clock)
         self._reason_extensions: dict[
             RevocationReason, list[x509.Extension[x509.ExtensionType]]
         ] = {
@@ -114,24 +134,61 @@ class LocalCA:
     # -- set-up -------------------------------------------------------------------------
 
     def ensure_ready(self) -> list[str]:
-        """Create the two-tier CA when none exists; otherwise check it opens."""
-        if self._path(ROOT, "pem").exists():
-            self._authority(ISSUING)
+        """Make the two-tier CA and record it, unless the database names one already.
+
+        A database that names a CA is never given a second one: this node must then open
+        that CA's keys (copied files or the shared token) or it stops with one line.
+        """
+        if self._chain.recorded():
+            for name in self.ca_names():
+                self._authority(name)
             return []
-        notes: list[str] = []
-        generated = self._passphrase.create_default()
-        if generated is not None:
-            notes.append(f"generated a CA key passphrase into {generated} (mode 0600)")
-        passphrase = self._passphrase.read()
+        if self._path(ROOT, "pem").exists():
+            authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
+            note = f"recorded the CA in {self.directory} as the database's CA"
+            return [*self._record(authorities), note]
+        notes = self._keys.prepare()
         root = self._make_root()
-        issuing = self._make_issuing(root)
-        for name, authority in ((ROOT, root), (ISSUING, issuing)):
-            save_key(self._path(name, "key"), authority.key, passphrase)
+        authorities = {ROOT: root, ISSUING: self._make_issuing(root)}
+        notes += self._record(authorities)
+        where = "" if self._settings.key_store == "file" else f", keys in {self._keys.where}"
+        notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
+        return notes
+
+    def rollover(self) -> list[str]:
+        """A new issuing CA under the same root; the older ones keep signing their CRLs
+        (and answering OCSP) until the last certificate each issued expires."""
+        root = self._authority(ROOT)
+        previous = self._chain.active_issuing()
+        number = len(self._chain.issuing()) + 1
+        name = issuing_name(number)
+        authority = self._make_issuing(root, number)
+        self._record({name: authority})
+        return [
+            f"new issuing CA {name} (key id {identity.key_id(authority.certificate)}):"
+            f" new certificates come from it; {previous} keeps signing its CRL until the"
+            " last certificate it issued expires",
+            "give every node the new key (copy the CA directory, or share the token) and"
+            " restart it; reload gateways with the new chain (certsvc ca show --pem)",
+        ]
+
+    def _record(self, authorities: dict[str, Authority]) -> list[str]:
+        ours = [identity.identity_of(n, a.certificate) for n, a in authorities.items()]
+        self._chain.record(ours, self._keys.where)
+        for name, authority in authorities.items():
             pem = authority.certificate.public_bytes(serialization.Encoding.PEM)
+            self.directory.mkdir(parents=True, exist_ok=True)
             self._path(name, "pem").write_bytes(pem)
             self._authorities[name] = authority
-        notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}")
-        return notes
+        return []
+
+    def _from_files(self, name: str) -> Authority:
+        """A CA made before the database recorded CAs: its certificate and key from files."""
+        certificate = x509.load_pem_x509_certificate(self._path(name, "pem").read_bytes())
+        key = self._keys.open(name, certificate)
+        if key is None or not identity.same_key(key, certificate):
+            raise ConfigError(f"{name} CA key in {self._keys.where} is missing or not its own")
+        return Authority(certificate, key)
 
     def _path(self, name: str, suffix: str) -> Path:
         return self.directory / f"{name}.{suffix}"
@@ -145,15 +202,15 @@ class LocalCA:
         )
 
     def _make_root(self) -> Authority:
-        key = generate_key(self._settings.key_algorithm)
+        key = self._keys.generate(ROOT, self._settings.key_algorithm)
         name = self._name(f"{self._settings.name} Root CA")
         builder = self._ca_builder(name, name, key.public_key(), self._settings.root_validity_years)
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         return Authority(builder.sign(key, hash_for(key)), key)
 
-    def _make_issuing(self, root: Authority) -> Authority:
-        key = generate_key(self._settings.key_algorithm)
-        name = self._name(f"{self._settings.name} Issuing CA 1")
+    def _make_issuing(self, root: Authority, number: int = 1) -> Authority:
+        key = self._keys.generate(issuing_name(number), self._settings.key_algorithm)
+        name = self._name(f"{self._settings.name} Issuing CA {number}")
         builder = self._ca_builder(
             name, root.certificate.subject, key.public_key(), self._settings.issuing_validity_years
         )
@@ -179,40 +236,44 @@ class LocalCA:
         )
 
     def _authority(self, name: str) -> Authority:
-        """The CA ``name``, its key decrypted once per process."""
+        """The CA ``name`` as the database records it, with this node's key for it."""
         if name not in self._authorities:
-            pem = self._path(name, "pem")
-            if not pem.exists():
-                raise ConfigError(
-                    f"local CA not initialised in {self.directory}: run 'certsvc init'"
-                )
-            certificate = x509.load_pem_x509_certificate(pem.read_bytes())
-            key = load_key(self._path(name, "key"), self._passphrase.read())
-            self._authorities[name] = Authority(certificate, key)
+            self._authorities[name] = self._open(name)
         return self._authorities[name]
 
+    def _open(self, name: str) -> Authority:
+        """Open the key of a recorded CA; refuse a missing or mismatching one (one line)."""
+        recorded, found = self._chain.recorded(), self._chain.find(name)
+        if found is None:
+            raise ConfigError(f"local CA not initialised in {self.directory}: run 'certsvc init'")
+        certificate = identity.certificate_of(found)
+        local = self._path(name, "pem")
+        if local.exists() and local.read_bytes().strip() != found.certificate_pem.strip():
+            raise identity.mismatch(recorded, name, str(self.directory))
+        key = self._keys.open(name, certificate)
+        if key is None:
+            raise identity.missing_key(recorded, name, self._keys.where)
+        if not identity.same_key(key, certificate):
+            raise identity.mismatch(recorded, name, self._keys.where)
+        return Authority(certificate, key)
+
     def check(self) -> list[CheckLine]:
-        """Both CA keys open with the configured passphrase and match their certificates."""
-        der = serialization.Encoding.DER
-        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        """Every current CA's key opens now and matches the certificate the database records."""
         try:
-            for name in (ROOT, ISSUING):
-                authority = self._authority(name)
-                if authority.key.public_key().public_bytes(der, spki) != (
-                    authority.certificate.public_key().public_bytes(der, spki)
-                ):
-                    return [
-                        CheckLine("keys", False, f"{name} CA key does not match its certificate")
-                    ]
+            names = self.ca_names()
+            for name in names:
+                self._open(name)
         except CertsvcError as exc:
             return [CheckLine("keys", False, str(exc))]
-        return [CheckLine("keys", True, f"root and issuing CA keys open ({self.directory})")]
+        ids = ", ".join(f"{each.ca_name} {each.key_id[:11]}" for each in self._chain.recorded())
+        return [CheckLine("keys", True, f"{len(names)} CA keys open in {self._keys.where}; {ids}")]
 
     # -- issuance -----------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedCertificate:
         """Sign a client certificate: clientAuth, CA:FALSE, digitalSignature, e-mail in SAN."""
-        issuing = self._authority(ISSUING)
+        issuing_ca = self._chain.active_issuing()
+        issuing = self._authority(issuing_ca)
         subject = _subject_name(request)
         builder = x509.CertificateBuilder(
             issuer_name=issuing.certificate.subject,
@@ -224,7 +285,7 @@ class LocalCA:
             extensions=[*self._client_extensions(issuing), *_subject_extensions(request)],
         )
         certificate = builder.sign(issuing.key, issuing.hash_algorithm)
-        return IssuedCertificate(certificate, format_serial(certificate.serial_number), ISSUING)
+        return IssuedCertificate(certificate, format_serial(certificate.serial_number), issuing_ca)
 
     def _client_extensions(self, issuing: Authority) -> list[x509.Extension[x509.ExtensionType]]:
         usage = signing_usage(certificates_and_crls=False)
@@ -252,7 +313,8 @@ class LocalCA:
         pem = self._ledger.certificate_pem(ca_ref)
         if pem is None:
             raise NotFound("certificate", ca_ref)
-        return IssuedCertificate(x509.load_pem_x509_certificate(pem), ca_ref, ISSUING)
+        certificate = x509.load_pem_x509_certificate(pem)
+        return IssuedCertificate(certificate, ca_ref, self._chain.issuer_of(certificate))
 
     def revoke(self, serial: int, reason: RevocationReason, when: datetime) -> None:
         """Nothing to tell: the local CA signs its CRLs from what certsvc recorded."""
@@ -270,7 +332,10 @@ class LocalCA:
         return None
 
     def trust_chain(self) -> list[x509.Certificate]:
-        return [self._authority(ISSUING).certificate, self._authority(ROOT).certificate]
+        return [
+            self._authority(self._chain.active_issuing()).certificate,
+            self._authority(ROOT).certificate,
+        ]
 
     # -- revocation ---------------------------------------------------------------------
 
@@ -278,7 +343,7 @@ class LocalCA:
         return self
 
     def ca_names(self) -> Sequence[str]:
-        return (ROOT, ISSUING)
+        return self._chain.ca_names()
 
     def sign_crl(
         self,

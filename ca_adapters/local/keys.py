@@ -1,8 +1,10 @@
-"""The local CA's files: keys as encrypted PKCS#8 (mode 0600) and their passphrase.
+"""Where the local CA's keys live: files (encrypted PKCS#8, mode 0600) or a PKCS#11 token.
 
-The passphrase comes from an environment variable, else a secret file named in config,
-else a file generated beside the keys on first use (the embedded default, which
-``certsvc init`` announces). It is never logged.
+A ``KeyStore`` makes a CA's key and opens it again for its certificate; the adapter
+only ever signs through what it returns, so the key store decides whether the key bytes
+exist outside a token at all. For files, the passphrase comes from an environment
+variable, else a secret file named in config, else a file generated beside the keys on
+first use (the embedded default, which ``certsvc init`` announces). It is never logged.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Protocol
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -18,6 +22,24 @@ from ca_adapters.local.options import LocalOptions
 from certsvc.errors import ConfigError
 
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+class KeyStore(Protocol):
+    """Makes and opens the CA keys; ``where`` names the store in messages (no secrets)."""
+
+    where: str
+
+    def prepare(self) -> list[str]:
+        """Get ready to make keys (a generated passphrase, a token login); notes for the user."""
+
+    def generate(self, ca_name: str, algorithm: str) -> SigningKey:
+        """A new key for ``ca_name``, stored; its certificate does not exist yet."""
+
+    def open(self, ca_name: str, certificate: x509.Certificate) -> SigningKey | None:
+        """The key of ``ca_name`` for ``certificate``; ``None`` when this store has none.
+
+        :raises ConfigError: a key is there but cannot be opened (passphrase, PIN, token).
+        """
 
 
 def generate_key(algorithm: str) -> SigningKey:
@@ -95,3 +117,29 @@ def load_key(path: Path, passphrase: bytes) -> SigningKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ConfigError(f"CA key {path} is of an unsupported type")
     return key
+
+
+class FileKeyStore:
+    """Keys as ``<dir>/<ca name>.key``, encrypted with the passphrase."""
+
+    def __init__(self, settings: LocalOptions, directory: Path, home: Path) -> None:
+        self.directory = directory
+        self.where = f"key files in {directory}"
+        self._passphrase = Passphrase(settings, directory, home)
+
+    def prepare(self) -> list[str]:
+        generated = self._passphrase.create_default()
+        if generated is None:
+            return []
+        return [f"generated a CA key passphrase into {generated} (mode 0600)"]
+
+    def generate(self, ca_name: str, algorithm: str) -> SigningKey:
+        key = generate_key(algorithm)
+        save_key(self.directory / f"{ca_name}.key", key, self._passphrase.read())
+        return key
+
+    def open(self, ca_name: str, certificate: x509.Certificate) -> SigningKey | None:
+        path = self.directory / f"{ca_name}.key"
+        if not path.exists():
+            return None
+        return load_key(path, self._passphrase.read())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class LocalOptions(BaseModel):
@@ -19,3 +19,19 @@ class LocalOptions(BaseModel):
     name: str = "certsvc"
     root_validity_years: int = Field(default=20, ge=1)
     issuing_validity_years: int = Field(default=10, ge=1)
+    key_store: Literal["file", "pkcs11"] = "file"
+    pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
+    token_label: str = ""
+    pin_file: str = ""  # empty: the PIN comes from CERTSVC_PKCS11_PIN
+
+    @model_validator(mode="after")
+    def _token_named(self) -> Self:
+        """A token needs its module and label; its keys are ECDSA (what tokens all do)."""
+        if self.key_store != "pkcs11":
+            return self
+        missing = [key for key in ("pkcs11_module", "token_label") if not getattr(self, key)]
+        if missing:
+            raise ValueError(f"key_store = 'pkcs11' needs {' and '.join(missing)}")
+        if not self.key_algorithm.startswith("ecdsa"):
+            raise ValueError("key_store = 'pkcs11' supports ecdsa-p256 and ecdsa-p384 keys")
+        return self

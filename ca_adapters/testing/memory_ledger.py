@@ -7,12 +7,13 @@ certsvc records them in its database, so an adapter that looks things up in the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 
-from ca_adapters.base import IssuedCertificate, RevokedEntry
+from ca_adapters.base import CAIdentity, IssuedCertificate, RevokedEntry
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
 
@@ -23,6 +24,7 @@ class MemoryLedger:
 
     _issued: list[tuple[str, IssuedCertificate]] = field(default_factory=list)
     _revoked: dict[str, list[RevokedEntry]] = field(default_factory=dict)
+    _cas: dict[str, list[CAIdentity]] = field(default_factory=dict)
 
     def record_issued(self, adapter: str, issued: IssuedCertificate) -> None:
         self._issued.append((adapter, issued))
@@ -51,6 +53,24 @@ class MemoryLedger:
             if name == adapter:
                 return _pem(issued)
         return None
+
+    def recorded_cas(self, adapter: str) -> Sequence[CAIdentity]:
+        return list(self._cas.get(adapter, []))
+
+    def record_cas(self, adapter: str, cas: Sequence[CAIdentity]) -> Sequence[CAIdentity]:
+        recorded = self._cas.setdefault(adapter, [])
+        taken = {ca.ca_name for ca in recorded}
+        if not taken & {ca.ca_name for ca in cas}:
+            recorded.extend(cas)
+        return list(recorded)
+
+    def last_expiry(self, adapter: str, ca_name: str) -> datetime | None:
+        expiries = [
+            issued.certificate.not_valid_after_utc
+            for name, issued in self._issued
+            if name == adapter and issued.ca_name == ca_name
+        ]
+        return max(expiries, default=None)
 
 
 def _pem(issued: IssuedCertificate) -> bytes:

@@ -7,11 +7,13 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 
+from ca_adapters.base import IssuingRollover
 from certsvc.agent.layout import write_atomically
 from certsvc.cli.context import CliContext, pass_cli
 from certsvc.cli.output import print_table
 from certsvc.domain.fingerprints import format_serial, sha256_hex
-from certsvc.feed.crl import bundle_pem
+from certsvc.errors import ConfigError
+from certsvc.feed.crl import bundle_pem, gateway_chain
 
 
 @click.group()
@@ -20,12 +22,14 @@ def ca() -> None:
 
 
 @ca.command("show")
-@click.option("--pem", "as_pem", is_flag=True, help="Print the chain: issuing CA first, then root.")
+@click.option(
+    "--pem", "as_pem", is_flag=True, help="Print the gateway chain: issuing CAs first, then root."
+)
 @pass_cli
 def show(cli: CliContext, as_pem: bool) -> None:
-    """Show the CA adapter and its trust chain."""
+    """Show the CA adapter and every CA a gateway must trust (older issuing CAs included)."""
     adapter = cli.services.adapter
-    chain = adapter.trust_chain()
+    chain = gateway_chain(adapter)
     if as_pem:
         for certificate in chain:
             click.echo(certificate.public_bytes(serialization.Encoding.PEM).decode(), nl=False)
@@ -41,6 +45,17 @@ def show(cli: CliContext, as_pem: bool) -> None:
         for certificate in chain
     ]
     print_table(rows, ("subject", "serial", "not_after", "sha256"))
+
+
+@ca.command("rollover")
+@pass_cli
+def rollover(cli: CliContext) -> None:
+    """Make a new issuing CA under the same root; new certificates come from it."""
+    adapter = cli.services.adapter
+    if not isinstance(adapter, IssuingRollover):
+        raise ConfigError(f"CA adapter {adapter.name!r} cannot roll over its issuing CA")
+    for note in adapter.rollover():
+        click.echo(note)
 
 
 @click.command()

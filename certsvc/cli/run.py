@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from certsvc.agent.layout import CHAIN, CRL_BUNDLE, write_atomically
 from certsvc.app import Services
 from certsvc.cli.context import CliContext, pass_cli
-from certsvc.feed.crl import bundle_pem
+from certsvc.feed.crl import bundle_pem, gateway_chain
 from scheduler.daemon import start_in_background
 
 
 def write_gateway_files(services: Services, directory: Path) -> tuple[Path, Path]:
     """The CA chain (``ssl_client_certificate``) and a CRL bundle snapshot (``ssl_crl``)."""
-    chain = services.adapter.trust_chain()
+    chain = gateway_chain(services.adapter)
     chain_path, bundle_path = directory / CHAIN, directory / CRL_BUNDLE
     write_atomically(
         chain_path, b"".join(ca.public_bytes(serialization.Encoding.PEM) for ca in chain)

@@ -15,6 +15,7 @@ def serve(cli: CliContext, host: str | None, port: int | None) -> None:
     """Serve CRLs, the allowlist, the auth_request check and OCSP over HTTP(S)."""
     from certsvc.api.server import base_url, serve  # noqa: PLC0415 - keeps --help fast
 
+    cli.services.open_ca()
     http = cli.settings.http
     chosen_host = host or http.host
     chosen_port = http.port if port is None else port

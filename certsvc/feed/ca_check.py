@@ -7,13 +7,17 @@ third-party adapter gets them for free.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ca_adapters.base import CAAdapter, CheckLine, MirroredCRL
+from cryptography import x509
+
+from ca_adapters.base import CAAdapter, CAIdentity, CheckLine, CRLSigner, MirroredCRL
 from certsvc.clock import Clock
 from certsvc.domain.chain import check_chain
 from certsvc.errors import CAError, CertsvcError
 from certsvc.feed.crl import CRLPublisher
+from certsvc.feed.crl_store import CRLFile
+from certsvc.storage.ca_ledger import recorded_cas
 
 
 def check_ca(adapter: CAAdapter, crls: CRLPublisher, clock: Clock) -> list[CheckLine]:
@@ -36,6 +40,9 @@ def check_crls(adapter: CAAdapter, crls: CRLPublisher) -> str:
     source = adapter.revocation_source()
     if not isinstance(source, MirroredCRL):
         files = crls.current()
+        wrong = unsigned_by_recorded(files, recorded_of(crls, adapter.name))
+        if wrong:
+            raise CAError("; ".join(wrong))
         return ", ".join(
             f"{f.ca_name} #{f.number} until {f.next_update:%Y-%m-%d %H:%M}" for f in files
         )
@@ -51,3 +58,37 @@ def check_crls(adapter: CAAdapter, crls: CRLPublisher) -> str:
         f"{s.ca_name} #{s.number} mirrored, fresh until {s.next_update:%Y-%m-%d %H:%M}"
         for s in statuses
     )
+
+
+def recorded_of(crls: CRLPublisher, adapter: str) -> list[CAIdentity]:
+    """The CAs the database records for ``adapter`` (certsvc reads its own table)."""
+    with crls.sessions() as session:
+        return recorded_cas(session, adapter)
+
+
+def unsigned_by_recorded(files: Sequence[CRLFile], recorded: Sequence[CAIdentity]) -> list[str]:
+    """Each served CRL not signed by the CA of that name the database records."""
+    if not recorded:
+        return []
+    keys = {ca.ca_name: x509.load_pem_x509_certificate(ca.certificate_pem) for ca in recorded}
+    wrong = []
+    for crl_file in files:
+        issuer = keys.get(crl_file.ca_name)
+        crl = x509.load_der_x509_crl(crl_file.der)
+        if issuer is None or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            wrong.append(
+                f"the {crl_file.ca_name} CRL #{crl_file.number} is not signed by the"
+                " CA this database records"
+            )
+    return wrong
+
+
+def readiness_problems(
+    adapter: CAAdapter, crls: CRLPublisher, files: Sequence[CRLFile]
+) -> list[str]:
+    """What ``/readyz`` reports of a CA whose CRLs certsvc signs: keys that do not open or
+    match the recorded CA, and served CRLs that the recorded CA did not sign."""
+    if not isinstance(adapter.revocation_source(), CRLSigner):
+        return []
+    found = [f"CA {line.name}: {line.detail}" for line in adapter.check() if not line.ok]
+    return found + unsigned_by_recorded(files, recorded_of(crls, adapter.name))

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -85,6 +86,17 @@ def current(
         else:
             files.append(as_file(stored))
     return files
+
+
+def gateway_chain(adapter: CAAdapter) -> list[x509.Certificate]:
+    """Every CA a gateway must trust: each issuing CA still signing (after a rollover the
+    older one too, until its last certificate expires), then the root."""
+    source = adapter.revocation_source()
+    if not isinstance(source, CRLSigner):
+        return adapter.trust_chain()
+    root = adapter.trust_chain()[-1]
+    below = [source.ca_certificate(name) for name in source.ca_names()]
+    return [*reversed([each for each in below if each != root]), root]
 
 
 def bundle_pem(files: list[CRLFile]) -> bytes:

@@ -92,6 +92,10 @@ class CRLRefresher:
         """The CRLs to serve, loading them on first use."""
         return self._current if self._current is not None else self.refresh()
 
+    def served(self) -> tuple[CRLFile, ...]:
+        """The CRLs being served now (none before the first refresh)."""
+        return self._current.files if self._current is not None else ()
+
     def request_rebuild(self) -> None:
         """A revocation may have happened: rebuild after the debounce delay."""
         if self._due_at is None:

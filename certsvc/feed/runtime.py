@@ -20,6 +20,7 @@ from certsvc.access.feed_tokens import FeedAccess
 from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.feed.allowlist import AllowlistIndex
+from certsvc.feed.ca_check import readiness_problems
 from certsvc.feed.changes import prune
 from certsvc.feed.check import Checker
 from certsvc.feed.crl import CRLPublisher
@@ -42,6 +43,7 @@ log = get_logger("certsvc.gateway")
 PRUNE_EVERY_SECONDS = 3600.0
 FEED_LAG_ALARM_SECONDS = 10.0
 WEBHOOK_DRAIN_SECONDS = 1.0
+CA_CHECK_SECONDS = 30.0
 
 
 class Gateway:
@@ -62,6 +64,7 @@ class Gateway:
         self._last_poll = time.monotonic()
         self._next_prune = 0.0
         self._announced = -1
+        self._ca_checked: tuple[float, list[str]] | None = None
 
     @cached_property
     def crls(self) -> CRLRefresher:
@@ -140,12 +143,23 @@ class Gateway:
     def problems(self) -> list[str]:
         """Why this instance is not ready to serve gateways (empty when it is)."""
         found = [f"CRL of {ca} is past its nextUpdate" for ca in self.crls.stale()]
+        found += self.ca_problems()
         if not self.allowlist.loaded:
             found.append("the allowlist is still loading")
         lag = time.monotonic() - self._last_poll
         if self.allowlist.loaded and lag > FEED_LAG_ALARM_SECONDS:
             found.append(f"the feed was last read {lag:.0f} s ago")
         return found
+
+    def ca_problems(self) -> list[str]:
+        """CA keys that do not open or match the recorded CA, CRLs it did not sign (kept
+        for ``CA_CHECK_SECONDS``: opening a key is too slow for every probe)."""
+        now = time.monotonic()
+        if self._ca_checked is None or now - self._ca_checked[0] > CA_CHECK_SECONDS:
+            files = self.crls.served()
+            problems = readiness_problems(self.publisher.adapter, self.publisher, files)
+            self._ca_checked = (now, problems)
+        return self._ca_checked[1]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the feed (and send webhooks, when configured) until ``stop`` is set."""

@@ -82,6 +82,7 @@ class Certificate(Base):
         Index("ix_certificates_state_invalid_from", "state", "invalid_from"),
         Index("ix_certificates_state_expiry_date", "state", "expiry_date"),
         Index("ix_certificates_crl", "ca_name", "state", "crl_final"),
+        Index("ix_certificates_ca_not_after", "ca_name", "not_after"),
         # Partial: issuing (the hot path) writes no entry into them.
         Index(
             "ix_certificates_revoked_at",
@@ -206,6 +207,24 @@ class PublishedCRL(Base):
     built_at: Mapped[datetime]
     entries: Mapped[int] = mapped_column(Integer)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordedCA(Base):
+    """A CA certificate the database belongs to, recorded by ``certsvc init`` (or rollover).
+
+    One row per CA of the chain (``root``, ``issuing``, ``issuing-2`` ...): a node whose
+    own CA material differs, or is missing, refuses to make another CA beside it.
+    """
+
+    __tablename__ = "ca_identities"
+    __table_args__ = (UniqueConstraint("adapter", "ca_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adapter: Mapped[str] = mapped_column(String(64))
+    ca_name: Mapped[str] = mapped_column(String(64))
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime]
 
 
 class PendingRequest(Base):

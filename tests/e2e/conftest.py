@@ -40,6 +40,7 @@ from certsvc.cli.main import main
 from certsvc.clock import FixedClock, SystemClock
 from certsvc.directory import NewSubscriber
 from certsvc.domain.policy import RevocationReason
+from certsvc.feed.crl import gateway_chain
 from certsvc.lifecycle.operations import CsrKey
 from tests.conftest import COMPANY, OPERATOR, POSTGRES_URL, empty_postgres, make_settings
 from tests.tls import write_server_identity
@@ -147,7 +148,7 @@ class Stack:
         wait_until(lambda: etag() != before, "a new CRL from certsvc")
 
     def chain_pem(self) -> bytes:
-        chain = self.services.adapter.trust_chain()
+        chain = gateway_chain(self.services.adapter)
         return b"".join(ca.public_bytes(serialization.Encoding.PEM) for ca in chain)
 
 
