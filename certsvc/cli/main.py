@@ -19,6 +19,7 @@ from certsvc.cli import (
     demo,
     directory,
     gateway,
+    operator,
     run,
     serve,
     setup,
@@ -85,7 +86,7 @@ def _register() -> None:
     commands = (setup.init, directory.tenant, directory.subscriber, cert.cert, ca.ca, ca.crl)
     operations = (demo.demo, ca_ops.reconcile, maintenance, token.token, nightly, outbox)
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
-    for command in (*commands, *operations, scheduler, *gateway_commands):
+    for command in (*commands, *operations, operator.operator, scheduler, *gateway_commands):
         main.add_command(command)
     ca.ca.add_command(ca_ops.check)
 
