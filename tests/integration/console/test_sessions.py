@@ -56,7 +56,11 @@ def test_first_sign_in_must_change_the_password_before_anything(services, desk, 
         services.console_sessions.change_password(signed.token, "wrong-Pass-9", NEW_PASSWORD)
     services.console_sessions.change_password(signed.token, PASSWORD, NEW_PASSWORD)
     principal = services.console_sessions.principal(signed.token)
-    assert (principal.name, principal.role, principal.company_number) == ("hanako", "helpdesk", None)
+    assert (principal.name, principal.role, principal.company_number) == (
+        "hanako",
+        "helpdesk",
+        None,
+    )
     assert principal.actor("T-9").name == "console:hanako"
     assert principal.actor("T-9").ticket == "T-9"
     with services.sessions() as session:
