@@ -64,7 +64,7 @@ def dashboard(session: Session, today: date, now: datetime, scope: str | None = 
             select(Tenant.company_number, Tenant.name).where(
                 Tenant.company_number.in_(set(expiring) | set(pickups) | set(locked) | set(mails))
             )
-        ).tuples()
+        ).all()
     )
     tenants = tuple(
         TenantFigures(
@@ -132,7 +132,7 @@ def _per_tenant(session: Session, statement: Select[str, int], scope: str | None
     if scope is not None:
         statement = statement.where(Tenant.company_number == scope)
     grouped = statement.group_by(Tenant.company_number)
-    return {number: count for number, count in session.execute(grouped).tuples()}
+    return {number: count for number, count in session.execute(grouped)}
 
 
 def _failed_mails(session: Session, scope: str | None) -> dict[str, int]:
@@ -146,7 +146,7 @@ def _failed_mails(session: Session, scope: str | None) -> dict[str, int]:
     )
     if scope is not None:
         statement = statement.where(company == scope)
-    return {number: count for number, count in session.execute(statement).tuples()}
+    return {number: count for number, count in session.execute(statement)}
 
 
 def _totals(tenants: tuple[TenantFigures, ...]) -> TenantFigures:
