@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from certsvc.access.accounts import Login
 from certsvc.directory import NewSubscriber
-from certsvc.errors import AuthenticationFailed
 from certsvc.domain.policy import RevocationReason
+from certsvc.errors import AuthenticationFailed
 from certsvc.lifecycle.operations import CsrKey
 from certsvc.storage.dashboard import dashboard
 from certsvc.storage.models import OutboxMessage, Pickup

@@ -70,7 +70,8 @@ def test_serial_in_any_case_with_or_without_colons(services, people):
     for typed in (serial, serial.lower(), colons):
         (row,) = find(services, typed).rows
         assert (row.serial, row.user_id, row.company_number) == (serial, "taro", COMPANY)
-        assert row.state is not None and row.expiry_date is not None
+        assert row.state is not None
+        assert row.expiry_date is not None
 
 
 def test_ticket_of_the_audit_trail(services, people):
