@@ -31,6 +31,13 @@ def tenants(services: Services) -> tuple[str, str]:
     return COMPANY, OTHER
 
 
+def totp_of(uri: str) -> pyotp.TOTP:
+    """The authenticator an operator gets by scanning the enrolment."""
+    parsed = pyotp.parse_uri(uri)
+    assert isinstance(parsed, pyotp.TOTP)
+    return parsed
+
+
 class Desk:
     """An operator account made as ``certsvc operator add`` makes it, and its authenticator."""
 
@@ -38,9 +45,7 @@ class Desk:
         self.services = services
         self.name = name
         enrolment = services.operators.add(name, role, company, PASSWORD, OPERATOR)
-        parsed = pyotp.parse_uri(enrolment.uri)
-        assert isinstance(parsed, pyotp.TOTP)
-        self.totp = parsed
+        self.totp = totp_of(enrolment.uri)
 
     def code(self, offset: int = 0) -> str:
         now = self.services.clock.now().timestamp() + 30 * offset

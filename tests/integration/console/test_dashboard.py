@@ -73,16 +73,17 @@ def world(services, tenants, clock, today):
                     used_at=now if used else None,
                 )
             )
-        for n, (company, status) in enumerate(
-            ((OTHER, "failed"), (OTHER, "failed"), (COMPANY, "sent"), (None, "failed"))
-        ):
+        mails: list[tuple[str | None, str]] = [
+            (OTHER, "failed"), (OTHER, "failed"), (COMPANY, "sent"), (None, "failed")
+        ]  # fmt: skip
+        for n, (named, status) in enumerate(mails):
             session.add(
                 OutboxMessage(
                     channel="mail",
                     kind="test",
                     dedupe_key=f"dash:{n}",
                     recipient="x@x.example.jp",
-                    payload={"company_number": company} if company else {},
+                    payload={"company_number": named} if named else {},
                     status=status,
                     next_attempt_at=now,
                     created_at=now,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pyotp
 import pytest
 import structlog
 from click.testing import CliRunner
@@ -13,7 +12,7 @@ from certsvc.access.sessions import SignIn
 from certsvc.cli.main import main
 from certsvc.errors import AuthenticationFailed
 from tests.conftest import COMPANY
-from tests.integration.console.conftest import PASSWORD
+from tests.integration.console.conftest import PASSWORD, totp_of
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def test_add_prints_the_enrolment_uri_alone_on_the_last_line(cli, services, tmp_
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     uri = result.output.strip().splitlines()[-1]
-    totp = pyotp.parse_uri(uri)
+    totp = totp_of(uri)
     assert uri.startswith("otpauth://totp/")
     assert " " not in uri
     assert qr.read_text().startswith("<svg")
@@ -125,7 +124,7 @@ def test_list_reset_and_disable(cli, services, tmp_path):
         ).exit_code
         == 2
     )
-    totp = pyotp.parse_uri(reset.output.strip().splitlines()[-1])
+    totp = totp_of(reset.output.strip().splitlines()[-1])
     assert cli("operator", "disable", "yuki").exit_code == 0
     assert "disabled" in cli("operator", "disable", "yuki").output
     with pytest.raises(AuthenticationFailed):

@@ -6,7 +6,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from certsvc.errors import AuthenticationFailed, InputError, NotFound, PasswordC
 from certsvc.storage.models import AuditEvent, ConsoleSession, Operator
 from tests import timestamps
 from tests.conftest import COMPANY, OPERATOR
-from tests.integration.console.conftest import NEW_PASSWORD, OTHER, PASSWORD
+from tests.integration.console.conftest import NEW_PASSWORD, OTHER, PASSWORD, totp_of
 
 STEP = timedelta(seconds=30)
 
@@ -182,7 +181,7 @@ def test_sign_out_reset_and_disable_end_sessions(services, desk, clock):
     clock.advance(STEP)
     with pytest.raises(AuthenticationFailed):  # the old authenticator entry is void
         services.console_sessions.sign_in(account.attempt("third-Pass-3"))
-    account.totp = pyotp.parse_uri(fresh.uri)
+    account.totp = totp_of(fresh.uri)
     after_reset = services.console_sessions.sign_in(account.attempt("third-Pass-3"))
     assert after_reset.must_change_password
     services.operators.disable("hanako", OPERATOR)
