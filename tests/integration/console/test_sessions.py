@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from certsvc.access.scope import require_visible, tenant_scope
 from certsvc.access.sessions import SignIn
-from certsvc.errors import AuthenticationFailed, InputError, NotFound, PasswordChangeRequired
+from certsvc.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InputError,
+    NotFound,
+    PasswordChangeRequired,
+)
 from certsvc.storage.models import AuditEvent, ConsoleSession, Operator
 from tests import timestamps
 from tests.conftest import COMPANY, OPERATOR
@@ -211,3 +217,25 @@ def test_an_expired_password_must_be_changed_again(services, desk, clock):
     clock.advance(timedelta(days=90))
     again = services.console_sessions.sign_in(account.attempt(NEW_PASSWORD))
     assert again.must_change_password
+
+
+def test_changing_the_authenticator_needs_a_code_from_the_new_secret(services, desk, clock):
+    account = desk()
+    signed_in(services, clock, account)
+    with pytest.raises(Conflict, match="no TOTP change"):
+        services.operators.confirm_totp_change("hanako", "000000", OPERATOR)
+    enrolment = services.operators.begin_totp_change("hanako")
+    assert enrolment.svg().startswith("<svg")
+    new = totp_of(enrolment.uri)
+    with pytest.raises(InputError, match="does not match"):
+        services.operators.confirm_totp_change("hanako", account.code(), OPERATOR)
+    services.operators.confirm_totp_change("hanako", new.at(clock.now()), OPERATOR)
+    clock.advance(STEP)
+    with pytest.raises(AuthenticationFailed):
+        services.console_sessions.sign_in(account.attempt(NEW_PASSWORD))  # old entry
+    account.totp = new
+    clock.advance(STEP)
+    assert services.console_sessions.sign_in(account.attempt(NEW_PASSWORD)).token
+    with pytest.raises(NotFound):
+        services.operators.begin_totp_change("nobody")
+    assert events(services, "operator.totp_changed")[0].actor == "test:operator"
