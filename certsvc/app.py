@@ -16,6 +16,8 @@ from ca_adapters.registry import load_adapter, refuse_unknown_tables
 from certsvc.access.accounts import Accounts
 from certsvc.access.credentials import Secrets, load_pepper
 from certsvc.access.idempotency import IdempotencyStore
+from certsvc.access.operators import Operators
+from certsvc.access.sessions import ConsoleSessions
 from certsvc.access.tokens import Tokens
 from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
 from certsvc.config import Settings
@@ -106,6 +108,14 @@ class Services:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self.sessions, self.clock, self.settings, self.secrets)
+
+    @cached_property
+    def operators(self) -> Operators:
+        return Operators(self.sessions, self.clock, self.settings, self.secrets)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        return ConsoleSessions(self.sessions, self.clock, self.settings, self.secrets)
 
     @cached_property
     def pickups(self) -> Pickups:

@@ -67,6 +67,31 @@ def record(
     )
 
 
+def record_refusal(
+    session: Session,
+    actor: Actor,
+    action: str,
+    at: datetime,
+    *,
+    company_number: str | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append an event whose outcome is ``refused`` (a failed sign-in, a lock)."""
+    event = {
+        "at": at,
+        "actor": actor.name,
+        "action": action,
+        "outcome": "refused",
+        "ticket": actor.ticket,
+        "company_number": company_number,
+        "serial": None,
+        "before": None,
+        "after": after,
+    }
+    session.connection().execute(_INSERT, event)
+    log.info(action, actor=actor.name, tenant=company_number, outcome="refused")
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """What ``GET /api/v1/audit`` filters on; every set field must match."""

@@ -185,6 +185,19 @@ class CredentialSettings(Section):
     pepper_file: str = ""  # empty: <home>/credentials.pepper, generated on first use
 
 
+class ConsoleSettings(Section):
+    """The helpdesk console's sign-in: server-side session lifetimes and the TOTP issuer.
+
+    Passwords and the lock after failures follow ``[credentials]`` (domain.md: the rules
+    apply to every login certsvc offers).
+    """
+
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    absolute_hours: int = Field(default=10, ge=1, le=7 * 24)
+    totp_issuer: str = Field(default="certsvc", min_length=1, max_length=64, pattern=r"^[^:]+$")
+    totp_drift_steps: int = Field(default=1, ge=0, le=4)
+
+
 class HTTPSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -275,6 +288,7 @@ class Settings(Section):
     limits: LimitSettings = LimitSettings()
     pickup: PickupSettings = PickupSettings()
     credentials: CredentialSettings = CredentialSettings()
+    console: ConsoleSettings = ConsoleSettings()
     http: HTTPSettings = HTTPSettings()
     gateway: GatewaySettings = GatewaySettings()
     webhooks: WebhookSettings = WebhookSettings()

@@ -12,6 +12,7 @@ about SQLAlchemy, ``requests`` or HTTP statuses of a CA::
     ├── MaintenanceWindow        changes are refused while the window is open
     ├── GatewayError             a gateway (nginx, HAProxy) did not take the feed
     ├── AuthenticationFailed     no valid token or credentials (one answer for every cause)
+    │   └── PasswordChangeRequired   signed in, but a new password must be chosen first
     ├── PermissionDenied         the caller's role may not do this
     └── CAError                  the CA boundary
         ├── CAUnavailable        the CA could not be reached or did not answer in time
@@ -84,6 +85,10 @@ class GatewayError(CertsvcError):
 
 class AuthenticationFailed(CertsvcError):
     """Missing or wrong token or credentials; the message never says which part was wrong."""
+
+
+class PasswordChangeRequired(AuthenticationFailed):
+    """The console session is valid but may do nothing until the password is changed."""
 
 
 class PermissionDenied(CertsvcError):

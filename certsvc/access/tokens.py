@@ -33,15 +33,21 @@ _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, as the API sees it."""
+    """Who is calling: an API token, or an operator signed in to the console.
+
+    ``token_id`` is the row of the token (or of the console session); ``channel`` names
+    the door in the audit trail (``api:desk-1``, ``console:hanako``), so routes treat
+    both alike.
+    """
 
     token_id: int
     name: str
     role: str
     company_number: str | None
+    channel: str = "api"
 
     def actor(self, ticket: str | None = None) -> Actor:
-        return Actor(f"api:{self.name}", ticket)
+        return Actor(f"{self.channel}:{self.name}", ticket)
 
 
 @dataclass(frozen=True)

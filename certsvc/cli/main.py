@@ -21,6 +21,7 @@ from certsvc.cli import (
     demo,
     directory,
     gateway,
+    operator,
     run,
     serve,
     setup,
@@ -107,7 +108,7 @@ def _register() -> None:
         outbox,
     )
     gateway_commands = (serve.serve, gateway.gateway_config, gateway.gateway_agent, run.run)
-    for command in (*commands, *operations, scheduler, *gateway_commands):
+    for command in (*commands, *operations, operator.operator, scheduler, *gateway_commands):
         main.add_command(command)
     ca.ca.add_command(ca_ops.check)
 

@@ -400,3 +400,52 @@ class FeedPrune(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     through_version: Mapped[int] = mapped_column(Integer, index=True)
     at: Mapped[datetime]
+
+
+class Operator(Base):
+    """A person who signs in to the helpdesk console: password (argon2id) plus TOTP.
+
+    The TOTP secret must be readable to check a code, so it is kept encrypted under a key
+    derived from the server's pepper (never in clear); ``totp_last_step`` refuses a code
+    used twice. ``failed_attempts``/``locked_until`` follow the credential rules.
+    """
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | helpdesk | tenant-admin
+    company_number: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_set_at: Mapped[datetime]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    history: Mapped[list[str]] = mapped_column(JSON, default=list)
+    totp_secret: Mapped[str] = mapped_column(String(255))
+    totp_pending: Mapped[str | None] = mapped_column(String(255))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A signed-in operator's server-side session; only the token's SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    operator: Mapped[Operator] = relationship()
+
+
+# The console's search box and dashboard also use expression and partial indexes that
+# exist only in migration 0010_console (lower(...) with text_pattern_ops on PostgreSQL).
