@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, CRLSigner, MirroredCRL, RevokedEntry
@@ -29,6 +30,8 @@ from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, PublishedCRL
 
 FETCH_BATCH = 10_000
+PUBLISH_ATTEMPTS = 3
+"""Instances publishing the same CRL number at once: the loser reads the winner's."""
 
 
 def needs_refresh(
@@ -207,5 +210,12 @@ class CRLPublisher:
         source = self.adapter.revocation_source()
         if isinstance(source, MirroredCRL):
             return self.mirror().current(source)
+        signer = self.signer()
+        for _ in range(PUBLISH_ATTEMPTS - 1):
+            try:
+                with transaction(self.sessions) as session:
+                    return current(session, signer, self.clock.now(), self.rules)
+            except IntegrityError:
+                continue  # another instance published that number first: read it, or go on
         with transaction(self.sessions) as session:
-            return current(session, self.signer(), self.clock.now(), self.rules)
+            return current(session, signer, self.clock.now(), self.rules)

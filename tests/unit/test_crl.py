@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from cryptography import x509
 
+from certsvc.app import Services
 from certsvc.domain.policy import RevocationReason
+from certsvc.feed import crl as crl_module
 from certsvc.feed.crl import bundle_pem
 from certsvc.lifecycle.operations import CsrKey
 from tests import timestamps
@@ -84,3 +86,32 @@ def test_an_expired_revoked_certificate_leaves_after_one_crl_past_its_expiry(
 def test_the_bundle_holds_both_crls_in_pem(services):
     bundle = bundle_pem(services.crls.current())
     assert bundle.count(b"-----BEGIN X509 CRL-----") == 2
+
+
+def test_a_crl_number_another_instance_took_meanwhile_is_read_not_a_crash(services, monkeypatch):
+    """Two instances publish at once (PostgreSQL): both read "no CRL yet", one commits
+    number 1 first, the other's insert clashes; it must serve the winner's CRL."""
+    other = Services(services.settings, services.clock)  # the other instance, own engine
+    real_latest = crl_module.latest
+    raced: list[bool] = []
+    other_published: list[bool] = []
+
+    def stale_first_read(session, ca_name):
+        if other_published and len(raced) < 2:
+            raced.append(True)  # the due check and the numbering read before that commit
+            return None
+        return real_latest(session, ca_name)
+
+    monkeypatch.setattr(crl_module, "latest", stale_first_read)
+    other.crls.current()  # the other instance commits number 1 for every CA
+    other_published.append(True)
+
+    try:
+        published = crls(services)
+    finally:
+        other.close()
+    assert raced == [True, True]
+    assert {name: crl_file.number for name, crl_file in published.items()} == {
+        "root": 1,
+        "issuing": 1,
+    }
