@@ -7,6 +7,7 @@ from cryptography import x509
 from certsvc.app import Services
 from certsvc.domain.policy import RevocationReason
 from certsvc.feed import crl as crl_module
+from certsvc.feed import crl_store
 from certsvc.feed.crl import bundle_pem
 from certsvc.lifecycle.operations import CsrKey
 from tests import timestamps
@@ -92,7 +93,7 @@ def test_a_crl_number_another_instance_took_meanwhile_is_read_not_a_crash(servic
     """Two instances publish at once (PostgreSQL): both read "no CRL yet", one commits
     number 1 first, the other's insert clashes; it must serve the winner's CRL."""
     other = Services(services.settings, services.clock)  # the other instance, own engine
-    real_latest = crl_module.latest
+    real_latest = crl_store.latest
     raced: list[bool] = []
     other_published: list[bool] = []
 
