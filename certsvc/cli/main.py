@@ -21,6 +21,7 @@ from certsvc.cli import (
     demo,
     directory,
     gateway,
+    imports,
     operator,
     run,
     serve,
@@ -100,6 +101,7 @@ def _register() -> None:
     operations = (
         backup.backup,
         backup.restore,
+        imports.import_group,
         demo.demo,
         ca_ops.reconcile,
         maintenance,
