@@ -23,6 +23,7 @@ from certsvc.config import Settings
 from certsvc.directory import change_email
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
+from certsvc.domain.imports import IMPORTED
 from certsvc.domain.policy import RevocationReason, check_public_key, load_csr, validity_for
 from certsvc.errors import CAError, CANotSent, CAUnavailable, Conflict, InputError
 from certsvc.gate import ChangeGate
@@ -155,7 +156,8 @@ class Lifecycle:
                 )
             if new_email is not None:
                 change_email(session, old.subscriber, new_email, by, self.clock.now())
-            previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason)
+            foreign = old.adapter == IMPORTED
+            previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason, foreign)
             subscriber = records.subscriber_ref_of(old.subscriber)
             awaiting = handover.awaiting_pickup or revoke_old is RevokeOld.ON_PICKUP
             return Order(subscriber, by, previous, awaiting, mail_link=handover.mail_link)

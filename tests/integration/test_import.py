@@ -19,15 +19,18 @@ from certsvc.app import Services
 from certsvc.cli.main import main
 from certsvc.clock import FixedClock
 from certsvc.directory import NewSubscriber
+from certsvc.domain.certificates import RevokeOld
 from certsvc.domain.fingerprints import sha1_hex, sha256_hex
 from certsvc.domain.imports import read_certificates
 from certsvc.domain.policy import RevocationReason
 from certsvc.lifecycle.imports import CertificateImport
+from certsvc.lifecycle.operations import CsrKey
 from certsvc.storage.models import AuditEvent, Certificate
 from scheduler.daemon import nightly_parts
 from scheduler.jobs import run_nightly
 from tests import timestamps
 from tests.conftest import COMPANY, OPERATOR
+from tests.keys import make_csr
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -272,3 +275,19 @@ def test_an_expired_certificate_is_skipped_and_counted(services, tenant, old_ca,
     job = CertificateImport(services.sessions, services.clock, services.settings)
     report = job.run(read_certificates(path.read_bytes(), "taro.pem"), {}, OPERATOR)
     assert (report.imported, report.expired, report.errors) == ([], 1, [])
+
+
+def test_renewing_an_imported_certificate_issues_one_of_certsvc_and_revokes_the_old(
+    services, tenant, old_ca, clock
+):
+    path = leaf(old_ca, "taro", "/O=Acme KK/CN=taro", None)
+    clock.set(after_issuance(load(path)))
+    job = CertificateImport(services.sessions, services.clock, services.settings)
+    old = job.run(read_certificates(path.read_bytes(), "taro.pem"), {}, OPERATOR).imported[0]
+    renewed = services.lifecycle.renew(old, CsrKey(make_csr()), OPERATOR, revoke_old=RevokeOld.NOW)
+    assert renewed.certificate.replaces == old
+    assert services.lifecycle.show(old).state == "revoked"
+    issuer = x509.load_pem_x509_certificate(
+        renewed.certificate_pem.encode()
+    ).issuer.rfc4514_string()
+    assert "Old CA" not in issuer
