@@ -47,7 +47,7 @@ from certsvc.lifecycle.views import CertificateView, certificate_view
 from certsvc.storage import certificates as records
 from certsvc.storage.certificates import SubscriberRef
 from certsvc.storage.db import SessionFactory, transaction
-from certsvc.storage.queries import CertificateFilter, list_certificates
+from certsvc.storage.queries import CertificateFilter, count_certificates, list_certificates
 
 __all__ = [
     "DIRECT",
@@ -58,6 +58,7 @@ __all__ = [
     "Lifecycle",
     "Reconciled",
     "ServerKey",
+    "count_views",
     "list_views",
 ]
 
@@ -297,3 +298,9 @@ def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[Certific
     with lifecycle.sessions() as session:
         rows = list_certificates(session, wanted)
         return [certificate_view(row, lifecycle.settings.zone) for row in rows]
+
+
+def count_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> int:
+    """How many certificates match ``wanted`` in all (the total of a page)."""
+    with lifecycle.sessions() as session:
+        return count_certificates(session, wanted)
