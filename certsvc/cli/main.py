@@ -14,6 +14,7 @@ import click
 
 from certsvc import __version__
 from certsvc.cli import (
+    audit,
     backup,
     ca,
     ca_ops,
@@ -102,6 +103,7 @@ def _register() -> None:
         backup.backup,
         backup.restore,
         imports.import_group,
+        audit.audit,
         demo.demo,
         ca_ops.reconcile,
         maintenance,
