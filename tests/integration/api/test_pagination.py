@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,9 +33,9 @@ def links(response) -> dict[str, str]:
     return {rel: url for url, rel in LINK.findall(response.headers.get("Link", ""))}
 
 
-def follow(api: TestClient, url: str, token: str) -> tuple[list[dict], list[int]]:
+def follow(api: TestClient, url: str, token: str) -> tuple[list[dict[str, Any]], list[int]]:
     """Every item from ``url`` on, following ``next``; also the total each page gave."""
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     totals: list[int] = []
     while url:
         response = api.get(url, headers=bearer(token))
