@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from certsvc.logging import get_logger
@@ -106,9 +106,13 @@ class AuditFilter:
     offset: int = 0
 
 
-def query(session: Session, wanted: AuditFilter) -> list[dict[str, Any]]:
-    """Matching events, oldest first, as plain dicts (times in UTC ISO 8601)."""
-    statement = select(AuditEvent)
+def count(session: Session, wanted: AuditFilter) -> int:
+    """How many events match ``wanted`` (ignoring its limit and offset)."""
+    matching = _matching(select(AuditEvent.id), wanted).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
+
+
+def _matching(statement: Select[Any], wanted: AuditFilter) -> Select[Any]:
     if wanted.company_number is not None:
         statement = statement.where(AuditEvent.company_number == wanted.company_number)
     if wanted.serials:
@@ -122,6 +126,12 @@ def query(session: Session, wanted: AuditFilter) -> list[dict[str, Any]]:
         statement = statement.where(AuditEvent.at >= wanted.since)
     if wanted.until is not None:
         statement = statement.where(AuditEvent.at < wanted.until)
+    return statement
+
+
+def query(session: Session, wanted: AuditFilter) -> list[dict[str, Any]]:
+    """Matching events, oldest first, as plain dicts (times in UTC ISO 8601)."""
+    statement = _matching(select(AuditEvent), wanted)
     statement = statement.order_by(AuditEvent.at, AuditEvent.id)
     rows = session.scalars(statement.limit(wanted.limit).offset(wanted.offset)).all()
     return [

@@ -208,13 +208,41 @@ class Directory:
             _inform_administrators(session, tenant, before, now)
             return _tenant_view(session, tenant)
 
-    def list_subscribers(self, company_number: str) -> list[SubscriberView]:
+    def list_subscribers(
+        self, company_number: str, limit: int = 100_000, offset: int = 0
+    ) -> list[SubscriberView]:
+        """A tenant's subscribers in the order they were registered (stable for paging)."""
         with self.sessions() as session:
             tenant = get_tenant(session, company_number)
             rows = session.scalars(
-                select(Subscriber).where(Subscriber.tenant_id == tenant.id).order_by(Subscriber.id)
+                select(Subscriber)
+                .where(Subscriber.tenant_id == tenant.id)
+                .order_by(Subscriber.id)
+                .limit(limit)
+                .offset(offset)
             ).all()
             return [_subscriber_view(session, row) for row in rows]
+
+    def count_subscribers(self, company_number: str) -> int:
+        with self.sessions() as session:
+            tenant = get_tenant(session, company_number)
+            found = select(func.count(Subscriber.id)).where(Subscriber.tenant_id == tenant.id)
+            return session.scalar(found) or 0
+
+    def list_tenants(
+        self, limit: int = 100_000, offset: int = 0, only: str | None = None
+    ) -> tuple[list[TenantView], int]:
+        """Tenants by company number (``only``: that one, for a tenant's own admin), and
+        how many there are in all."""
+        with self.sessions() as session:
+            query = select(Tenant)
+            if only is not None:
+                query = query.where(Tenant.company_number == only)
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(Tenant.company_number).limit(limit).offset(offset)
+            ).all()
+            return [_tenant_view(session, row) for row in rows], total
 
     def show_subscriber(self, company_number: str, user_id: str) -> SubscriberView:
         with self.sessions() as session:

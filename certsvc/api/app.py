@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import allowlist, crl, ocsp, ops, problems, v1
+from certsvc.api import allowlist, crl, docs, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
 from certsvc.api.guards import GuardParts, RequestGuard
 from certsvc.api.observe import AccessLog, HTTPMetrics
@@ -26,9 +26,16 @@ from certsvc.web import SelfReset, SelfResetRequest, WebParts, mount
 
 def create_app(services: Services) -> FastAPI:
     """Build the app around ``services`` (no globals: tests build one per test)."""
-    app = FastAPI(title="certsvc", version=__version__, lifespan=_gateway_loop(services))
+    app = FastAPI(
+        title="certsvc",
+        version=__version__,
+        lifespan=_gateway_loop(services),
+        docs_url=None,  # served by docs.install, with no CDN
+        redoc_url=None,
+    )
     app.state.services = services
     problems.install(app)
+    docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

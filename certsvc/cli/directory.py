@@ -6,6 +6,7 @@ import click
 
 from certsvc import directory
 from certsvc.cli.context import CliContext, force_option, pass_cli
+from certsvc.cli.output import print_json, print_table
 
 
 @click.group()
@@ -59,3 +60,44 @@ def subscriber_add(
     )
     cli.services.directory.add_subscriber(new, cli.actor())
     click.echo(f"subscriber {company_number}/{user_id} added")
+
+
+TENANT_COLUMNS = ("company_number", "name", "admin_email", "subscribers", "created_at")
+SUBSCRIBER_COLUMNS = ("user_id", "display_name", "email", "role", "needs_certificate")
+
+
+@tenant.command("list")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def tenant_list(cli: CliContext, limit: int, offset: int, as_json: bool) -> None:
+    """Tenants by company number (the API's GET /api/v1/tenants)."""
+    views, total = cli.services.directory.list_tenants(limit, offset)
+    rows = [view.to_dict() for view in views]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(rows, TENANT_COLUMNS)
+    click.echo(f"{len(rows)} of {total} tenant(s)", err=True)
+
+
+@subscriber.command("list")
+@click.argument("company_number")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def subscriber_list(
+    cli: CliContext, company_number: str, limit: int, offset: int, as_json: bool
+) -> None:
+    """Subscribers of COMPANY_NUMBER in registration order (GET .../subscribers)."""
+    directory_ = cli.services.directory
+    rows = [view.to_dict() for view in directory_.list_subscribers(company_number, limit, offset)]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(rows, SUBSCRIBER_COLUMNS)
+    click.echo(
+        f"{len(rows)} of {directory_.count_subscribers(company_number)} subscriber(s)", err=True
+    )

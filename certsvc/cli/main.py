@@ -14,6 +14,7 @@ import click
 
 from certsvc import __version__
 from certsvc.cli import (
+    audit,
     backup,
     ca,
     ca_ops,
@@ -21,6 +22,7 @@ from certsvc.cli import (
     demo,
     directory,
     gateway,
+    imports,
     operator,
     run,
     serve,
@@ -100,6 +102,8 @@ def _register() -> None:
     operations = (
         backup.backup,
         backup.restore,
+        imports.import_group,
+        audit.audit,
         demo.demo,
         ca_ops.reconcile,
         maintenance,

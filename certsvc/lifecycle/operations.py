@@ -23,6 +23,7 @@ from certsvc.config import Settings
 from certsvc.directory import change_email
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
+from certsvc.domain.imports import IMPORTED
 from certsvc.domain.policy import RevocationReason, check_public_key, load_csr, validity_for
 from certsvc.errors import CAError, CANotSent, CAUnavailable, Conflict, InputError
 from certsvc.gate import ChangeGate
@@ -46,7 +47,7 @@ from certsvc.lifecycle.views import CertificateView, certificate_view
 from certsvc.storage import certificates as records
 from certsvc.storage.certificates import SubscriberRef
 from certsvc.storage.db import SessionFactory, transaction
-from certsvc.storage.queries import CertificateFilter, list_certificates
+from certsvc.storage.queries import CertificateFilter, count_certificates, list_certificates
 
 __all__ = [
     "DIRECT",
@@ -57,6 +58,7 @@ __all__ = [
     "Lifecycle",
     "Reconciled",
     "ServerKey",
+    "count_views",
     "list_views",
 ]
 
@@ -155,7 +157,8 @@ class Lifecycle:
                 )
             if new_email is not None:
                 change_email(session, old.subscriber, new_email, by, self.clock.now())
-            previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason)
+            foreign = old.adapter == IMPORTED
+            previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason, foreign)
             subscriber = records.subscriber_ref_of(old.subscriber)
             awaiting = handover.awaiting_pickup or revoke_old is RevokeOld.ON_PICKUP
             return Order(subscriber, by, previous, awaiting, mail_link=handover.mail_link)
@@ -295,3 +298,9 @@ def list_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> list[Certific
     with lifecycle.sessions() as session:
         rows = list_certificates(session, wanted)
         return [certificate_view(row, lifecycle.settings.zone) for row in rows]
+
+
+def count_views(lifecycle: Lifecycle, wanted: CertificateFilter) -> int:
+    """How many certificates match ``wanted`` in all (the total of a page)."""
+    with lifecycle.sessions() as session:
+        return count_certificates(session, wanted)

@@ -85,6 +85,8 @@ class Predecessor:
     action: str  # renew | reissue
     revoke_old: RevokeOld | None  # None: stays valid
     reason: RevocationReason
+    foreign: bool = False
+    """Imported from another CA: revoked by certsvc's records alone, never at a CA."""
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,8 @@ def revoke_predecessor_at_ca(parts: Parts, old: Predecessor | None, by: Actor) -
     The intent is written first, so a crash before the recording is completed by
     ``reconcile`` (``finish`` deletes it with the recording).
     """
-    if old is None or old.revoke_old is not RevokeOld.NOW:
-        return False
+    if old is None or old.revoke_old is not RevokeOld.NOW or old.foreign:
+        return False  # an imported certificate has no CA of certsvc's to ask
     with transaction(parts.sessions) as session:
         revocations.remember(session, old.id, old.reason, by, parts.clock.now())
     try:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from certsvc.audit import Actor
 from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial
+from certsvc.domain.imports import IMPORTED
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import CAUnavailable, CertsvcError, Conflict
 from certsvc.feed.crl_store import latest
@@ -75,8 +76,11 @@ def revoke(parts: Parts, serial: str, reason: RevocationReason, by: Actor) -> Ce
         row = records.certificate_by_serial(session, serial)
         records.require_issued(row, "revoke")
         row_id, stored = row.id, row.serial or ""
-        if parts.adapter.remote:
+        foreign = row.adapter == IMPORTED  # another CA's: certsvc only stops letting it in
+        if parts.adapter.remote and not foreign:
             remember(session, row_id, reason, by, parts.clock.now())
+    if foreign:
+        return _record(parts, row_id, reason, by)
     try:
         parts.adapter.revoke(int(stored, 16), reason, parts.clock.now())
     except CAUnavailable:

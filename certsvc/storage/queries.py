@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from certsvc.domain.certificates import CertState
@@ -47,7 +48,13 @@ def list_certificates(session: Session, wanted: CertificateFilter) -> list[Certi
     return list(session.scalars(query).unique())
 
 
-def _filtered(query: Select[Certificate], wanted: CertificateFilter) -> Select[Certificate]:
+def count_certificates(session: Session, wanted: CertificateFilter) -> int:
+    """How many certificates match ``wanted`` (ignoring its limit and offset)."""
+    matching = _filtered(select(Certificate.id).join(Subscriber).join(Tenant), wanted)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+
+
+def _filtered(query: Select[Any], wanted: CertificateFilter) -> Select[Any]:
     if wanted.company_number is not None:
         query = query.where(Tenant.company_number == wanted.company_number)
     if wanted.state is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from certsvc import audit
 from certsvc.api.auth import Operator, own_tenant
 from certsvc.api.deps import ServicesDep
+from certsvc.api.pagination import MAX_LIMIT, Page, paged_responses, paginate
+from certsvc.api.v1.responses import AuditEventOut
 from certsvc.audit import AuditFilter
 from certsvc.clock import require_aware
 from certsvc.domain.fingerprints import normalise_serial
@@ -39,13 +41,22 @@ class AuditQuery(BaseModel):
     ticket: str | None = Field(default=None, max_length=128)
     since: datetime | None = None
     until: datetime | None = None
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
-@router.get("", summary="Audit events, oldest first")
+@router.get(
+    "",
+    summary="Audit events, oldest first (paged)",
+    response_model=list[AuditEventOut],
+    responses=paged_responses("One page of audit events"),
+)
 def events(
-    query: Annotated[AuditQuery, Query()], caller: Operator, services: ServicesDep
+    request: Request,
+    response: Response,
+    query: Annotated[AuditQuery, Query()],
+    caller: Operator,
+    services: ServicesDep,
 ) -> list[dict[str, Any]]:
     company_number = query.company_number
     if company_number is not None:
@@ -63,4 +74,5 @@ def events(
         offset=query.offset,
     )
     with services.sessions() as session:
-        return audit.query(session, wanted)
+        found, total = audit.query(session, wanted), audit.count(session, wanted)
+    return paginate(request, response, found, total, Page(query.limit, query.offset))

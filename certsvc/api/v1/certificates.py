@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from certsvc import audit
 from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, own_tenant
 from certsvc.api.deps import ServicesDep
+from certsvc.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paged_responses, paginate
+from certsvc.api.v1.responses import CertificateOut
 from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
 from certsvc.audit import Actor, AuditFilter
 from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
-from certsvc.lifecycle.operations import CsrKey, Handover, Lifecycle, list_views
+from certsvc.lifecycle.operations import CsrKey, Handover, Lifecycle, count_views, list_views
 from certsvc.lifecycle.pickup import Deferred, Pickups, PickupTicket
 from certsvc.lifecycle.views import CertificateView
 from certsvc.storage.queries import CertificateFilter
@@ -89,23 +92,39 @@ def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
     return issued.certificate.to_dict()
 
 
-@router.get("", summary="List certificates")
+class CertificateQuery(BaseModel):
+    """The filters and page of ``GET /api/v1/certificates``."""
+
+    company_number: str | None = Field(default=None, max_length=32)
+    state: CertState | None = None
+    expiring_before: date | None = None
+    q: str | None = Field(default=None, max_length=100, description="Text search")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+@router.get(
+    "",
+    summary="List certificates (paged, oldest first)",
+    response_model=list[CertificateOut],
+    responses=paged_responses("One page of certificates"),
+)
 def list_certificates(
+    request: Request,
+    response: Response,
     caller: Operator,
     services: ServicesDep,
-    company_number: Annotated[str | None, Query(max_length=32)] = None,
-    state: CertState | None = None,
-    expiring_before: date | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Text search")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    query: Annotated[CertificateQuery, Query()],
 ) -> list[dict[str, Any]]:
+    company_number, page = query.company_number, Page(query.limit, query.offset)
     if company_number is not None:
         own_tenant(caller, company_number, "tenant", company_number)
     if caller.role == "tenant-admin":
         company_number = caller.company_number
-    wanted = CertificateFilter(company_number, state, expiring_before, q, limit, offset)
-    return [view.to_dict() for view in list_views(services.lifecycle, wanted)]
+    found = (query.state, query.expiring_before, query.q)
+    wanted = CertificateFilter(company_number, *found, page.limit, page.offset)
+    views = [view.to_dict() for view in list_views(services.lifecycle, wanted)]
+    return paginate(request, response, views, count_views(services.lifecycle, wanted), page)
 
 
 @router.get("/{serial}", summary="Show a certificate")

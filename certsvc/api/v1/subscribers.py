@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 
 from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, own_tenant
 from certsvc.api.deps import ServicesDep
+from certsvc.api.pagination import PageDep, paged_responses, paginate
+from certsvc.api.v1.responses import SubscriberOut
 from certsvc.api.v1.schemas import (
     CredentialsBody,
     CredentialsResetBody,
@@ -47,12 +49,25 @@ def create(
     return services.directory.show_subscriber(company_number, body.user_id).to_dict()
 
 
-@router.get("", summary="List the subscribers of a tenant")
+@router.get(
+    "",
+    summary="List the subscribers of a tenant (paged, in registration order)",
+    response_model=list[SubscriberOut],
+    responses=paged_responses("One page of subscribers"),
+)
 def list_subscribers(
-    company_number: CompanyPath, caller: Operator, services: ServicesDep
+    request: Request,
+    response: Response,
+    company_number: CompanyPath,
+    caller: Operator,
+    services: ServicesDep,
+    page: PageDep,
 ) -> list[dict[str, Any]]:
     _mine(caller, company_number)
-    return [view.to_dict() for view in services.directory.list_subscribers(company_number)]
+    directory = services.directory
+    views = directory.list_subscribers(company_number, page.limit, page.offset)
+    total = directory.count_subscribers(company_number)
+    return paginate(request, response, [view.to_dict() for view in views], total, page)
 
 
 @router.get("/{user_id}", summary="Show a subscriber")
