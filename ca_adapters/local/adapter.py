@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ca_adapters.base import (
     AdapterContext,
@@ -32,6 +32,7 @@ from ca_adapters.base import (
 )
 from ca_adapters.local.keys import Passphrase, SigningKey, generate_key, load_key, save_key
 from ca_adapters.local.ocsp import sign_ocsp_response
+from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.options import LocalOptions
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import PublicKey, RevocationReason
@@ -115,9 +116,11 @@ class LocalCA:
 
     def ensure_ready(self) -> list[str]:
         """Create the two-tier CA when none exists; otherwise check it opens."""
+        urls = url_extensions.describe(self._certificates, ISSUING)
         if self._path(ROOT, "pem").exists():
             self._authority(ISSUING)
-            return []
+            return urls
+        url_extensions.refuse_if_unusable(self._certificates)
         notes: list[str] = []
         generated = self._passphrase.create_default()
         if generated is not None:
@@ -131,7 +134,7 @@ class LocalCA:
             self._path(name, "pem").write_bytes(pem)
             self._authorities[name] = authority
         notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}")
-        return notes
+        return [*notes, *urls]
 
     def _path(self, name: str, suffix: str) -> Path:
         return self.directory / f"{name}.{suffix}"
@@ -159,6 +162,8 @@ class LocalCA:
         )
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
         builder = builder.add_extension(root.key_identifier(), False)
+        for value, critical in url_extensions.ca_extensions(self._certificates, ROOT):
+            builder = builder.add_extension(value, critical)
         return Authority(builder.sign(root.key, root.hash_algorithm), key)
 
     def _ca_builder(
@@ -206,12 +211,20 @@ class LocalCA:
                     ]
         except CertsvcError as exc:
             return [CheckLine("keys", False, str(exc))]
-        return [CheckLine("keys", True, f"root and issuing CA keys open ({self.directory})")]
+        lines = [CheckLine("keys", True, f"root and issuing CA keys open ({self.directory})")]
+        if not url_extensions.has_distribution_point(self._authority(ISSUING).certificate):
+            detail = (
+                "the issuing CA certificate has no CRL distribution point (made before it was "
+                "added): strict validators refuse its chain; see README, 'URLs in certificates'"
+            )
+            lines.append(CheckLine("ca-urls", True, detail, warning=True))
+        return lines
 
     # -- issuance -----------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedCertificate:
         """Sign a client certificate: clientAuth, CA:FALSE, digitalSignature, e-mail in SAN."""
+        url_extensions.refuse_if_unusable(self._certificates)
         issuing = self._authority(ISSUING)
         subject = _subject_name(request)
         builder = x509.CertificateBuilder(
@@ -233,18 +246,8 @@ class LocalCA:
             (usage, True),
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
             (issuing.key_identifier(), False),
+            *url_extensions.leaf_extensions(self._certificates, ISSUING),
         ]
-        if self._certificates.crl_url:
-            point = x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(self._certificates.crl_url)], None, None, None
-            )
-            values.append((x509.CRLDistributionPoints([point]), False))
-        if self._certificates.ocsp_url:
-            access = x509.AccessDescription(
-                AuthorityInformationAccessOID.OCSP,
-                x509.UniformResourceIdentifier(self._certificates.ocsp_url),
-            )
-            values.append((x509.AuthorityInformationAccess([access]), False))
         return [x509.Extension(value.oid, critical, value) for value, critical in values]
 
     def fetch(self, ca_ref: str) -> IssuedCertificate:
