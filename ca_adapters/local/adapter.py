@@ -30,9 +30,9 @@ from ca_adapters.base import (
     RevocationSource,
     RevokedEntry,
 )
+from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.keys import Passphrase, SigningKey, generate_key, load_key, save_key
 from ca_adapters.local.ocsp import sign_ocsp_response
-from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.options import LocalOptions
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import PublicKey, RevocationReason
