@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from certsvc.cli.context import CliContext, pass_cli
+from certsvc.domain.public_address import certificate_links
 
 
 @click.command()
@@ -15,8 +16,14 @@ def serve(cli: CliContext, host: str | None, port: int | None) -> None:
     """Serve CRLs, the allowlist, the auth_request check and OCSP over HTTP(S)."""
     from certsvc.api.server import base_url, serve  # noqa: PLC0415 - keeps --help fast
 
-    http = cli.settings.http
-    chosen_host = host or http.host
-    chosen_port = http.port if port is None else port
-    click.echo(f"certsvc serving on {base_url(cli.services, chosen_host, chosen_port)}", err=True)
-    serve(cli.services, chosen_host, chosen_port)
+    http = cli.listen_on(host, port).http
+    refused = certificate_links(cli.settings).refused
+    if refused:
+        click.echo(f"certsvc: warning: issuance is refused: {refused}", err=True)
+    url = base_url(cli.services, http.host, http.port)
+    serve(
+        cli.services,
+        http.host,
+        http.port,
+        lambda: click.echo(f"certsvc serving on {url}", err=True),
+    )
