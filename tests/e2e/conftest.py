@@ -299,6 +299,7 @@ def nginx_gateway(
             stack.url,
             "--workers",
             "1",
+            "--print",
             *options,
         ],
     )
