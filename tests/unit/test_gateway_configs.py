@@ -144,8 +144,15 @@ def test_a_world_readable_token_file_is_used_with_a_warning(tmp_path, token_file
     token_file.chmod(0o644)
     result = CliRunner().invoke(
         main,
-        ["gateway-config", "nginx", "--dir", str(tmp_path), "--token-file", str(token_file)]
-        + ["--print"],
+        [
+            "gateway-config",
+            "nginx",
+            "--dir",
+            str(tmp_path),
+            "--print",
+            "--token-file",
+            str(token_file),
+        ],
     )
     assert result.exit_code == 0
     assert f"Bearer {TOKEN}" in result.stdout
