@@ -86,7 +86,11 @@ def initialised(tmp_path, database_url) -> Path:
 def test_serve_answers_health_readiness_metrics_and_crls(initialised, database_url):
     config = write_config(initialised, database_url)
     with running_server(config, free_port()) as url:
-        assert httpx.get(f"{url}/readyz").status_code == 200
+        # ready once the first feed round has loaded the allowlist (a load balancer polls)
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, httpx.get(f"{url}/readyz").text
+            time.sleep(0.05)
         crl = httpx.get(f"{url}/crl/issuing.crl")
         assert crl.headers["content-type"] == "application/pkix-crl"
         next_update = x509.load_der_x509_crl(crl.content).next_update_utc
