@@ -74,6 +74,14 @@ def running_server(config: Path, port: int, scheme: str = "http") -> Iterator[st
             process.stdout.close()
 
 
+def wait_ready(url: str) -> None:
+    """Ready once the first feed round has loaded the allowlist (a load balancer polls)."""
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{url}/readyz", verify=False).status_code != 200:
+        assert time.monotonic() < deadline, httpx.get(f"{url}/readyz", verify=False).text
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def initialised(tmp_path, database_url) -> Path:
     home = tmp_path / "serve-home"
@@ -86,11 +94,7 @@ def initialised(tmp_path, database_url) -> Path:
 def test_serve_answers_health_readiness_metrics_and_crls(initialised, database_url):
     config = write_config(initialised, database_url)
     with running_server(config, free_port()) as url:
-        # ready once the first feed round has loaded the allowlist (a load balancer polls)
-        deadline = time.monotonic() + 20
-        while httpx.get(f"{url}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, httpx.get(f"{url}/readyz").text
-            time.sleep(0.05)
+        wait_ready(url)
         crl = httpx.get(f"{url}/crl/issuing.crl")
         assert crl.headers["content-type"] == "application/pkix-crl"
         next_update = x509.load_der_x509_crl(crl.content).next_update_utc
@@ -129,7 +133,7 @@ def test_serve_with_tls_refuses_tls_1_1(initialised, database_url):
     with running_server(
         write_config(initialised, database_url, extra), free_port(), "https"
     ) as url:
-        assert httpx.get(f"{url}/readyz", verify=False).status_code == 200
+        wait_ready(url)
         assert httpx.get(f"{url}/healthz", verify=_client_tls(ssl.TLSVersion.TLSv1_2)).is_success
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/healthz", verify=_client_tls(ssl.TLSVersion.TLSv1_1))
