@@ -121,3 +121,12 @@ def test_ca_check_on_a_fresh_install_warns_that_no_crl_url_is_known_yet(cli, tmp
     assert json.loads(issued.output)["serial"]
     after = cli("ca", "check").output
     assert [line.split()[0] for line in after.splitlines()] == ["ok"] * 5  # the URL is known
+
+
+def test_ca_check_fails_on_a_crl_that_cannot_be_mirrored(cli, fake_hvca):
+    start(cli)
+    fake_hvca.faults.crl = "bad-signature"
+    check = cli("ca", "check", code=5).output
+    (crl_line,) = [line for line in check.splitlines() if line.split()[1] == "crl"]
+    assert crl_line.startswith("FAIL")
+    assert "/crl/root.crl" in crl_line
