@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -29,6 +30,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from ca_adapters.base import CRLSigner, IssuingRollover
 from certsvc.app import Services
 from certsvc.clock import FixedClock
 from certsvc.domain.policy import RevocationReason
@@ -146,3 +148,48 @@ def test_a_revoked_certificate_is_refused_by_ocsp_and_by_crl(served: Served):
         with pytest.raises(RevokedError, match="revoked"):
             _validate(served, served.bob, rule)
     assert _validate(served, served.alice, None) >= 2  # alice stays good
+
+
+def _urls_of(certificate: x509.Certificate) -> tuple[list[str], dict[x509.ObjectIdentifier, str]]:
+    points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    return (
+        [point.full_name[0].value for point in points],
+        {entry.access_method: entry.access_location.value for entry in access},
+    )
+
+
+def test_after_a_rollover_the_new_issuing_ca_names_its_own_urls_and_validates(
+    served: Served, tmp_path: Path
+):
+    """Runs last in this module: it rolls the CA over (alice's old chain must keep working)."""
+    adapter = served.services.adapter
+    assert isinstance(adapter, IssuingRollover)
+    notes = adapter.rollover()
+    assert f"CA issuer {served.url}/ca/issuing-2.cer" in notes[-1]
+    carol = issue_client(served.services, "carol", tmp_path)
+    leaf = x509.load_pem_x509_certificate(carol.cert.read_bytes())
+    points, access = _urls_of(leaf)
+    assert points == [f"{served.url}/crl/issuing-2.crl"]
+    assert access == {
+        AuthorityInformationAccessOID.OCSP: f"{served.url}/ocsp",
+        AuthorityInformationAccessOID.CA_ISSUERS: f"{served.url}/ca/issuing-2.cer",
+    }
+    issuing_2 = adapter.trust_chain()[0]
+    ca_points, ca_access = _urls_of(issuing_2)
+    assert ca_points == [f"{served.url}/crl/root.crl"]
+    assert ca_access == {AuthorityInformationAccessOID.CA_ISSUERS: f"{served.url}/ca/root.cer"}
+    source = adapter.revocation_source()
+    assert isinstance(source, CRLSigner)
+    for name in ("root", "issuing", "issuing-2"):  # every recorded CA still in use is served
+        fetched = requests.get(f"{served.url}/ca/{name}.cer", timeout=5)
+        assert fetched.status_code == 200, name
+        assert x509.load_der_x509_certificate(fetched.content) == source.ca_certificate(name)
+    served.clock.advance(timedelta(seconds=1))
+    wait_until(
+        lambda: requests.get(f"{served.url}/crl/issuing-2.crl", timeout=5).status_code == 200,
+        "the issuing-2 CRL",
+    )
+    for rule in RULES.values():
+        assert _validate(served, carol, rule) >= 2  # the new CA's chain, from the root alone
+    assert _validate(served, served.alice, None) >= 2  # the old CA's certificates still check
