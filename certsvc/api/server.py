@@ -12,7 +12,7 @@ import uvicorn
 from certsvc.api.app import create_app
 from certsvc.api.check import CheckFastPath
 from certsvc.app import Services
-from certsvc.errors import ConfigError
+from certsvc.errors import CertsvcError, ConfigError
 
 
 def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
@@ -65,11 +65,16 @@ def serve(
 
 
 def check_signing_ca(services: Services) -> None:
-    """A CA that signs here (keys on this machine or its token) must open before serving:
-    CRLs and OCSP answers depend on it. A remote CA's reachability is not checked."""
+    """A CA that signs here (keys on this machine or its token) must open before serving,
+    and be the CA the database records (``Services.open_ca``): CRLs and OCSP answers
+    depend on it. One line, ``the CA cannot sign: <why>``. A remote CA is not checked."""
     adapter = services.adapter
     if adapter.remote:
         return
+    try:
+        services.open_ca()
+    except CertsvcError as exc:
+        raise ConfigError(f"the CA cannot sign: {exc}") from exc
     failed = [line for line in adapter.check() if not line.ok]
     if failed:
         raise ConfigError(f"the CA cannot sign: {failed[0].detail}")

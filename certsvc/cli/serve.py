@@ -16,13 +16,12 @@ def serve(cli: CliContext, host: str | None, port: int | None) -> None:
     """Serve CRLs, the allowlist, the auth_request check and OCSP over HTTP(S).
 
     ``--host/--port`` are applied before any part is built (the public address may derive
-    from them); the CA keys open (and match the recorded CA) before the port is bound,
-    and "serving" is said only once the port is ours.
+    from them); ``serve`` opens the CA keys (``Services.open_ca``: they must match the
+    recorded CA) before it binds the port, and "serving" is said only once the port is ours.
     """
     from certsvc.api.server import base_url, serve  # noqa: PLC0415 - keeps --help fast
 
     http = cli.listen_on(host, port).http
-    cli.services.open_ca()
     refused = certificate_links(cli.settings).refused
     if refused:
         click.echo(f"certsvc: warning: issuance is refused: {refused}", err=True)
