@@ -68,10 +68,33 @@ class CALedger(Protocol):
 
 @dataclass(frozen=True)
 class CertificateURLs:
-    """What issued certificates point at: the CRL and OCSP URLs (``[certificates]``)."""
+    """What issued certificates point at, for an adapter that writes them itself.
+
+    ``base_url`` is certsvc's public origin, which serves ``/crl/<ca>.crl`` (DER),
+    ``/ca/<ca>.cer`` (DER) and ``/ocsp``; ``crl_url`` and ``ocsp_url`` are explicit
+    overrides for the client certificates (``[certificates]``). ``refused`` is why none of
+    them may go into a certificate now (loopback URLs while certsvc serves others): an
+    adapter that writes URLs raises ``ConfigError(refused)`` instead of signing.
+    """
 
     crl_url: str = ""
     ocsp_url: str = ""
+    base_url: str = ""
+    refused: str = ""
+
+    def crl_of(self, ca_name: str) -> str:
+        """The CRL of ``ca_name`` as certsvc publishes it ("" without a base)."""
+        return f"{self.base_url.rstrip('/')}/crl/{ca_name}.crl" if self.base_url else ""
+
+    def certificate_of(self, ca_name: str) -> str:
+        """The DER certificate of ``ca_name`` (AIA caIssuers; "" without a base)."""
+        return f"{self.base_url.rstrip('/')}/ca/{ca_name}.cer" if self.base_url else ""
+
+    def ocsp(self) -> str:
+        """The OCSP responder: the override, else certsvc's ``/ocsp`` ("" without either)."""
+        if self.ocsp_url:
+            return self.ocsp_url
+        return f"{self.base_url.rstrip('/')}/ocsp" if self.base_url else ""
 
 
 @dataclass(frozen=True)
@@ -148,11 +171,15 @@ class RevokedEntry:
 
 @dataclass(frozen=True)
 class CheckLine:
-    """One line of ``certsvc ca check``: what was checked, whether it passed, and details."""
+    """One line of ``certsvc ca check``: what was checked, whether it passed, and details.
+
+    ``warning`` marks a passing line the operator should read (``WARN``, exit 0).
+    """
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from certsvc.clock import Clock, SystemClock, SystemTimer, Timer
 from certsvc.config import Settings
 from certsvc.directory import Directory
 from certsvc.domain.maintenance import MaintenanceCalendar
+from certsvc.domain.public_address import certificate_links
 from certsvc.feed.crl import CRLPublisher
 from certsvc.feed.runtime import Gateway
 from certsvc.gate import ChangeGate
@@ -61,14 +62,14 @@ class Services:
     def adapter(self) -> CAAdapter:
         """The configured adapter, given its own ``[ca.<name>]`` table and a narrow ledger."""
         name = self.settings.ca.adapter
-        certificates = self.settings.certificates
+        links = certificate_links(self.settings)
         context = AdapterContext(
             options=self.settings.ca.options(name),
             clock=self.clock,
             ledger=DatabaseLedger(self.sessions, self.clock),
             home=self.settings.home_dir,
             zone=self.settings.zone,
-            urls=CertificateURLs(certificates.crl_url, certificates.ocsp_url),
+            urls=CertificateURLs(links.crl_url, links.ocsp_url, links.base_url, links.refused),
             timer=self.timer,
         )
         refuse_unknown_tables(self.settings.ca.tables, name)

@@ -62,8 +62,9 @@ class BusinessSettings(Section):
 class CertificateSettings(Section):
     validity_years: int = Field(default=2, ge=1, le=5)
     server_key_algorithm: Literal["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072"] = "ecdsa-p256"
-    crl_url: str = "http://127.0.0.1:8080/crl/issuing.crl"
-    ocsp_url: str = ""
+    url_base: str = ""  # origin of the URLs in certificates; empty: the public address
+    crl_url: str = ""  # empty: <url_base>/crl/<issuing CA>.crl
+    ocsp_url: str = ""  # empty: <public address>/ocsp
     country: str = ""  # C= in the subject when set
 
 
@@ -155,19 +156,17 @@ class LimitSettings(Section):
 
 
 class PickupSettings(Section):
-    """Pickup links and the subscriber pages; ``link_base_url``'s origin is the pages' origin."""
+    """Pickup links and the subscriber pages.
+
+    The pages' origin is certsvc's one public address (``public_address(settings)``):
+    ``[http] public_url``, else ``link_base_url``'s origin, else serve's own address.
+    """
 
     valid_days: int = Field(default=14, ge=1, le=90)
-    link_base_url: str = "https://certsvc.example.jp/pickup"
+    link_base_url: str = ""  # empty: <public address>/pickup (domain.public_address)
     # "modern": AES-256-CBC / SHA-256 (Windows 10 1709+, Windows 11); "legacy": 3DES /
     # SHA-1 for old Windows 10 builds and Windows Server 2016, which refuse AES PKCS#12.
     pkcs12_compat: Literal["modern", "legacy"] = "modern"
-
-    @property
-    def origin(self) -> str:
-        """``scheme://host[:port]`` of ``link_base_url``: every mailed link starts with it."""
-        parts = urlsplit(self.link_base_url)
-        return f"{parts.scheme}://{parts.netloc}"
 
 
 class CredentialSettings(Section):
@@ -199,6 +198,7 @@ class ConsoleSettings(Section):
 
 
 class HTTPSettings(Section):
+    public_url: str = ""  # empty: origin of [pickup] link_base_url if set, else host:port
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     tls_cert: str = ""  # PEM chain; with tls_key: HTTPS, TLS 1.2+ only
@@ -332,8 +332,39 @@ def settings_from_dict(data: dict[str, object]) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"config key {where}: {first['msg']}") from exc
+    check_one_address(settings)
     home = settings.home or os.environ.get(HOME_ENV) or ".certsvc"
     return settings.model_copy(update={"home": str(Path(home).expanduser().resolve())})
+
+
+def origin_of(url: str, key: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL; a ConfigError naming ``key`` otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"config key {key}: must be an http:// or https:// URL, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+
+
+def check_one_address(settings: Settings) -> None:
+    """Refuse two public addresses: certificates, pages and mails must name one origin."""
+    for key, url in (
+        ("http.public_url", settings.http.public_url),
+        ("certificates.url_base", settings.certificates.url_base),
+        ("certificates.crl_url", settings.certificates.crl_url),
+        ("certificates.ocsp_url", settings.certificates.ocsp_url),
+        ("pickup.link_base_url", settings.pickup.link_base_url),
+    ):
+        if url:
+            origin_of(url, key)
+    if not settings.http.public_url or not settings.pickup.link_base_url:
+        return
+    mine = origin_of(settings.http.public_url, "http.public_url")
+    pages = origin_of(settings.pickup.link_base_url, "pickup.link_base_url")
+    if mine != pages:
+        raise ConfigError(
+            f"config keys http.public_url ({mine}) and pickup.link_base_url ({pages}) name two "
+            "public addresses; certificates, pages and mails must use one"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, object]:

@@ -120,7 +120,9 @@ def make_mail_services(
     """Initialised services mailing through ``mail`` (smtp_host, smtp_port ...)."""
     mail_section: dict[str, object] = {"smtp_host": "127.0.0.1", "timeout_seconds": 5, **mail}
     reminders: dict[str, object] = {"renewal_url": "https://certs.example.jp/renew"}
-    settings = make_settings(home, database_url, mail=mail_section, reminders=reminders)
+    # the one public address; [pickup] link_base_url is left to default to <it>/pickup
+    http: dict[str, object] = {"public_url": "https://certsvc.example.jp"}
+    settings = make_settings(home, database_url, mail=mail_section, reminders=reminders, http=http)
     built = Services(settings, clock)
     built.initialise()
     return built

@@ -9,7 +9,6 @@ adapter: certsvc hands it what a CRL or an OCSP response must say and gets DER b
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +16,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ca_adapters.base import (
     AdapterContext,
@@ -31,10 +29,18 @@ from ca_adapters.base import (
     RevokedEntry,
 )
 from ca_adapters.local import identity
+from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.identity import ISSUING, ROOT
 from ca_adapters.local.keys import FileKeyStore, KeyStore, SigningKey
 from ca_adapters.local.ocsp import sign_ocsp_response
 from ca_adapters.local.options import LocalOptions
+from ca_adapters.local.profile import (
+    hash_for,
+    new_serial,
+    signing_usage,
+    subject_extensions,
+    subject_name,
+)
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import PublicKey, RevocationReason
 from certsvc.errors import CertsvcError, ConfigError, NotFound
@@ -56,33 +62,6 @@ class Authority:
     def key_identifier(self) -> x509.AuthorityKeyIdentifier:
         ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
         return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
-
-
-def hash_for(key: SigningKey) -> hashes.SHA256 | hashes.SHA384:
-    """SHA-384 for P-384 keys, SHA-256 otherwise (matching strength, widely supported)."""
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
-        return hashes.SHA384()
-    return hashes.SHA256()
-
-
-def signing_usage(certificates_and_crls: bool) -> x509.KeyUsage:
-    """digitalSignature for every key; keyCertSign and cRLSign for a CA's."""
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=certificates_and_crls,
-        crl_sign=certificates_and_crls,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def new_serial() -> int:
-    """A random 128-bit serial, never zero."""
-    return secrets.randbits(128) or 1
 
 
 def create(context: AdapterContext[LocalOptions]) -> LocalCA:
@@ -137,27 +116,33 @@ class LocalCA:
         """Make the two-tier CA and record it, unless the database names one already.
 
         A database that names a CA is never given a second one: this node must then open
-        that CA's keys (copied files or the shared token) or it stops with one line.
+        that CA's keys (copied files or the shared token) or it stops with one line. Every
+        outcome ends with the URLs that go into client certificates.
         """
         if self._chain.recorded():
             for name in self.ca_names():
                 self._authority(name)
-            return []
+            return self._describe_urls()
         if self._path(ROOT, "pem").exists():
             authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
             note = f"recorded the CA in {self.directory} as the database's CA"
-            return [*self._record(authorities), note]
+            return [*self._record(authorities), note, *self._describe_urls()]
+        url_extensions.refuse_if_unusable(self._certificates)
         notes = self._keys.prepare()
         root = self._make_root()
         authorities = {ROOT: root, ISSUING: self._make_issuing(root)}
         notes += self._record(authorities)
         where = "" if self._settings.key_store == "file" else f", keys in {self._keys.where}"
         notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
-        return notes
+        return [*notes, *self._describe_urls()]
+
+    def _describe_urls(self) -> list[str]:
+        return url_extensions.describe(self._certificates, self._chain.active_issuing())
 
     def rollover(self) -> list[str]:
         """A new issuing CA under the same root; the older ones keep signing their CRLs
         (and answering OCSP) until the last certificate each issued expires."""
+        url_extensions.refuse_if_unusable(self._certificates)
         root = self._authority(ROOT)
         previous = self._chain.active_issuing()
         number = len(self._chain.issuing()) + 1
@@ -170,6 +155,7 @@ class LocalCA:
             " last certificate it issued expires",
             "give every node the new key (copy the CA directory, or share the token) and"
             " restart it; reload gateways with the new chain (certsvc ca show --pem)",
+            *url_extensions.describe(self._certificates, name),
         ]
 
     def _record(self, authorities: dict[str, Authority]) -> list[str]:
@@ -216,6 +202,8 @@ class LocalCA:
         )
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
         builder = builder.add_extension(root.key_identifier(), False)
+        for value, critical in url_extensions.ca_extensions(self._certificates, ROOT):
+            builder = builder.add_extension(value, critical)
         return Authority(builder.sign(root.key, root.hash_algorithm), key)
 
     def _ca_builder(
@@ -266,15 +254,29 @@ class LocalCA:
         except CertsvcError as exc:
             return [CheckLine("keys", False, str(exc))]
         ids = ", ".join(f"{each.ca_name} {each.key_id[:11]}" for each in self._chain.recorded())
-        return [CheckLine("keys", True, f"{len(names)} CA keys open in {self._keys.where}; {ids}")]
+        keys = CheckLine("keys", True, f"{len(names)} CA keys open in {self._keys.where}; {ids}")
+        return [keys, *self._url_warnings()]
+
+    def _url_warnings(self) -> list[CheckLine]:
+        """The issuing CA that signs new certificates lacks a CRL DP (made before it was
+        added): strict validators refuse its chain until a rollover makes one with it."""
+        active = self._chain.active_issuing()
+        if url_extensions.has_distribution_point(self._authority(active).certificate):
+            return []
+        detail = (
+            f"the {active} CA certificate has no CRL distribution point (made before it was "
+            "added): strict validators refuse its chain; see README, 'URLs in certificates'"
+        )
+        return [CheckLine("ca-urls", True, detail, warning=True)]
 
     # -- issuance -----------------------------------------------------------------------
 
     def issue(self, request: IssueRequest) -> IssuedCertificate:
         """Sign a client certificate: clientAuth, CA:FALSE, digitalSignature, e-mail in SAN."""
+        url_extensions.refuse_if_unusable(self._certificates)
         issuing_ca = self._chain.active_issuing()
         issuing = self._authority(issuing_ca)
-        subject = _subject_name(request)
+        subject = subject_name(request)
         builder = x509.CertificateBuilder(
             issuer_name=issuing.certificate.subject,
             subject_name=subject,
@@ -282,30 +284,25 @@ class LocalCA:
             serial_number=new_serial(),
             not_valid_before=request.not_before,
             not_valid_after=request.not_after,
-            extensions=[*self._client_extensions(issuing), *_subject_extensions(request)],
+            extensions=[
+                *self._client_extensions(issuing_ca, issuing),
+                *subject_extensions(request),
+            ],
         )
         certificate = builder.sign(issuing.key, issuing.hash_algorithm)
         return IssuedCertificate(certificate, format_serial(certificate.serial_number), issuing_ca)
 
-    def _client_extensions(self, issuing: Authority) -> list[x509.Extension[x509.ExtensionType]]:
+    def _client_extensions(
+        self, issuing_ca: str, issuing: Authority
+    ) -> list[x509.Extension[x509.ExtensionType]]:
         usage = signing_usage(certificates_and_crls=False)
         values: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (usage, True),
             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
             (issuing.key_identifier(), False),
+            *url_extensions.leaf_extensions(self._certificates, issuing_ca),
         ]
-        if self._certificates.crl_url:
-            point = x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(self._certificates.crl_url)], None, None, None
-            )
-            values.append((x509.CRLDistributionPoints([point]), False))
-        if self._certificates.ocsp_url:
-            access = x509.AccessDescription(
-                AuthorityInformationAccessOID.OCSP,
-                x509.UniformResourceIdentifier(self._certificates.ocsp_url),
-            )
-            values.append((x509.AuthorityInformationAccess([access]), False))
         return [x509.Extension(value.oid, critical, value) for value, critical in values]
 
     def fetch(self, ca_ref: str) -> IssuedCertificate:
@@ -395,20 +392,3 @@ class LocalCA:
             status,
             (this_update, next_update),
         )
-
-
-def _subject_name(request: IssueRequest) -> x509.Name:
-    attributes = []
-    if request.subject.country:
-        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, request.subject.country))
-    attributes += [
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, request.subject.organization),
-        x509.NameAttribute(NameOID.COMMON_NAME, request.subject.common_name),
-    ]
-    return x509.Name(attributes)
-
-
-def _subject_extensions(request: IssueRequest) -> list[x509.Extension[x509.ExtensionType]]:
-    san = x509.SubjectAlternativeName([x509.RFC822Name(request.subject.email)])
-    ski = x509.SubjectKeyIdentifier.from_public_key(request.public_key)
-    return [x509.Extension(san.oid, False, san), x509.Extension(ski.oid, False, ski)]

@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from certsvc import __version__
-from certsvc.api import allowlist, crl, docs, ocsp, ops, problems, v1
+from certsvc.api import allowlist, ca_certs, crl, docs, ocsp, ops, problems, v1
 from certsvc.api.check import CheckFastPath
 from certsvc.api.guards import GuardParts, RequestGuard
 from certsvc.api.observe import AccessLog, HTTPMetrics
@@ -43,6 +43,7 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(ops.router)
     app.include_router(crl.router)
+    app.include_router(ca_certs.router)
     app.include_router(allowlist.router)
     app.include_router(ocsp.router)
     app.include_router(v1.router())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
+from collections.abc import Callable
 
 import uvicorn
 
 from certsvc.api.app import create_app
 from certsvc.api.check import CheckFastPath
 from certsvc.app import Services
-from certsvc.errors import ConfigError
+from certsvc.errors import CertsvcError, ConfigError
 
 
 def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
@@ -44,9 +47,51 @@ def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
     return config
 
 
-def serve(services: Services, host: str, port: int) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM stop uvicorn gracefully)."""
-    uvicorn.Server(server_config(services, host, port)).run()
+def serve(
+    services: Services, host: str, port: int, listening: Callable[[], None] | None = None
+) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM stop uvicorn gracefully).
+
+    The CA is checked and the port bound before anything is reported: a CA key that does
+    not open, or a port another process holds, ends here with a ConfigError (exit 6),
+    never with a server that answers /readyz. ``listening`` runs once the port is ours.
+    """
+    check_signing_ca(services)
+    config = server_config(services, host, port)
+    listener = bind(host, port)
+    if listening is not None:
+        listening()
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def check_signing_ca(services: Services) -> None:
+    """A CA that signs here (keys on this machine or its token) must open before serving,
+    and be the CA the database records (``Services.open_ca``): CRLs and OCSP answers
+    depend on it. One line, ``the CA cannot sign: <why>``. A remote CA is not checked."""
+    adapter = services.adapter
+    if adapter.remote:
+        return
+    try:
+        services.open_ca()
+    except CertsvcError as exc:
+        raise ConfigError(f"the CA cannot sign: {exc}") from exc
+    failed = [line for line in adapter.check() if not line.ok]
+    if failed:
+        raise ConfigError(f"the CA cannot sign: {failed[0].detail}")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or one line saying why not (port in use, address not ours)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host.strip("[]"), port))
+    except OSError as exc:
+        listener.close()
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ConfigError(f"cannot listen on {host}:{port}: {why}") from exc
+    return listener
 
 
 def base_url(services: Services, host: str, port: int) -> str:

@@ -32,6 +32,16 @@ class CliContext:
         configure_logging(settings.logging.format, settings.logging.level)
         return settings
 
+    def listen_on(self, host: str | None, port: int | None) -> Settings:
+        """Settings as ``serve --host/--port`` changes them, before any part is built: the
+        public address (and the URLs in certificates) may derive from where certsvc listens."""
+        http = self.settings.http
+        chosen = http.model_copy(
+            update={"host": host or http.host, "port": http.port if port is None else port}
+        )
+        self.settings = self.settings.model_copy(update={"http": chosen})
+        return self.settings
+
     @cached_property
     def services(self) -> Services:
         return Services(self.settings, self.clock)

@@ -16,11 +16,14 @@ from certsvc.agent.configs import GatewayOptions, checked_token, haproxy_config,
 from certsvc.agent.layout import STATUS_PATH, GatewayFiles
 from certsvc.agent.loop import FeedClient, GatewayAgent
 from certsvc.agent.targets import Gateway, HAProxyGateway, NginxGateway
+from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.gateway_files import certsvc_files, report, write_gateway_directory
 from certsvc.clock import SystemClock
+from certsvc.domain.public_address import serving_url
 from certsvc.errors import InputError
 from certsvc.logging import configure_logging
 
-DEFAULT_CERTSVC = "http://127.0.0.1:8080"
+DEFAULT_DIR = "/etc/certsvc-gateway"
 TOKEN_ENV = "CERTSVC_GATEWAY_TOKEN"
 
 
@@ -55,21 +58,27 @@ TOKEN_FILE = click.option(
 @click.option(
     "--dir",
     "directory",
-    default="/etc/certsvc-gateway",
-    show_default=True,
-    help="Gateway directory: feed files, pid, logs, temp files.",
+    help="Gateway directory: write the config and every file it names there "
+    "(default: print a config for /etc/certsvc-gateway).",
 )
+@click.option("--print", "print_only", is_flag=True, help="With --dir: only print the config.")
 @click.option("--listen", default="0.0.0.0:443", show_default=True, help="HOST:PORT for TLS.")
 @click.option("--server-name", default="_", show_default=True)
 @click.option("--server-cert", help="Server certificate (HAProxy: certificate + key in one PEM).")
 @click.option("--server-key", help="Server key (nginx). Default: beside the certificate.")
+@click.option(
+    "--server-cert-self-signed",
+    "self_signed",
+    is_flag=True,
+    help="For a trial: make a self-signed server certificate in DIR when there is none.",
+)
 @click.option(
     "--upstream",
     default="http://127.0.0.1:8000",
     show_default=True,
     help="The protected application.",
 )
-@click.option("--certsvc-url", default=DEFAULT_CERTSVC, show_default=True)
+@click.option("--certsvc-url", help="certsvc as the gateway reaches it [from [http] host/port].")
 @click.option(
     "--allowlist",
     type=click.Choice(["auth-request", "map", "none"]),
@@ -92,16 +101,26 @@ TOKEN_FILE = click.option(
 )
 @click.option("--workers", default="auto", show_default=True, help="nginx worker_processes.")
 @TOKEN_FILE
+@pass_cli
 def gateway_config(
-    kind: str, directory: str, server_cert: str | None, token_file: str | None, **options: Any
+    cli: CliContext,
+    /,
+    kind: str,
+    directory: str | None,
+    print_only: bool,
+    server_cert: str | None,
+    token_file: str | None,
+    self_signed: bool,
+    **options: Any,
 ) -> None:
-    """Print a commented gateway config for mutual TLS fed by certsvc (TLS 1.2+ only).
+    """Write (--dir) or print a commented gateway config for mutual TLS fed by certsvc.
 
-    With ``--allowlist auth-request`` (nginx) the config carries the token of
-    ``--token-file``, so it holds a secret too; without one, certsvc must run with
-    ``[gateway] require_token = false`` or nginx denies every client.
+    With ``--dir`` every file the config names is written too, so ``nginx -t`` /
+    ``haproxy -c`` pass before any agent run: the CA chain and CRL bundle of this certsvc,
+    an empty allowlist (every client refused until ``gateway-agent`` loads it). With
+    ``--allowlist auth-request`` (nginx) the config carries the token of ``--token-file``.
     """
-    folder = _absolute(directory)
+    folder = _absolute(directory or DEFAULT_DIR)
     cert = _absolute(server_cert) if server_cert else folder / "server.pem"
     key = options.pop("server_key")
     gateway = GatewayOptions(
@@ -109,16 +128,21 @@ def gateway_config(
         server_cert=cert,
         server_key=_absolute(key) if key else cert.with_suffix(".key"),
         token=read_token(token_file),
-        **options,
+        **{**options, "certsvc_url": options["certsvc_url"] or serving_url(cli.settings.http)},
     )
-    click.echo(nginx_config(gateway) if kind == "nginx" else haproxy_config(gateway), nl=False)
+    config = nginx_config(gateway) if kind == "nginx" else haproxy_config(gateway)
+    if directory is None or print_only:
+        click.echo(config, nl=False)
+        return
+    first = certsvc_files(cli.services)
+    report(kind, write_gateway_directory(kind, gateway, config, first, self_signed), folder)
 
 
 @click.command("gateway-agent")
 @click.option("--nginx", "nginx_dir", help="Gateway directory of an nginx made by gateway-config.")
 @click.option("--haproxy-socket", help="HAProxy admin socket (level admin).")
 @click.option("--dir", "directory", help="HAProxy: feed directory (default: the socket's).")
-@click.option("--certsvc-url", default=DEFAULT_CERTSVC, show_default=True)
+@click.option("--certsvc-url", help="certsvc's URL [from [http] host/port of the config].")
 @click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds per poll.")
 @click.option("--once", is_flag=True, help="One round, then exit (non-zero when not all good).")
 @click.option(
@@ -138,11 +162,11 @@ def gateway_config(
 @click.option("--nginx-status", help=f"Status URL [http://127.0.0.1:8081{STATUS_PATH}].")
 @click.option("--reload-command", help="HAProxy: run when a CRL is too big for the socket.")
 @TOKEN_FILE
+@pass_cli
 def gateway_agent(
-    nginx_dir: str | None,
-    haproxy_socket: str | None,
-    directory: str | None,
-    certsvc_url: str,
+    cli: CliContext,
+    /,
+    certsvc_url: str | None,
     interval: float,
     once: bool,
     warn_hours: float,
@@ -154,10 +178,10 @@ def gateway_agent(
     The allowlist needs a gateway token: ``--token-file`` or ``$CERTSVC_GATEWAY_TOKEN``.
     """
     token = read_token(gateway_options.pop("token_file"), TOKEN_ENV)
-    files, gateway = _gateway(nginx_dir, haproxy_socket, directory, **gateway_options)
+    files, gateway = _gateway(**gateway_options)
     configure_logging()
     warn_before = timedelta(hours=warn_hours)
-    client = FeedClient(certsvc_url, token=token)
+    client = FeedClient(certsvc_url or serving_url(cli.settings.http), token=token)
     agent = GatewayAgent(client, gateway, files, SystemClock(), warn_before, allowlist)
     if once:
         outcome = agent.run_once()

@@ -49,11 +49,11 @@ def run(cli: CliContext, host: str | None, port: int | None) -> None:
     """Initialise when needed, then serve HTTP and run the scheduler in one process."""
     from certsvc.api.server import base_url, serve  # noqa: PLC0415 - keeps --help fast
 
+    http = cli.listen_on(host, port).http
+    chosen_host, chosen_port = http.host, http.port
     services = cli.services
     for note in services.initialise():
         click.echo(f"init: {note}")
-    http = cli.settings.http
-    chosen_host, chosen_port = host or http.host, http.port if port is None else port
     url = base_url(services, chosen_host, chosen_port)
     chain, bundle = write_gateway_files(services, services.settings.home_dir)
     for line in (

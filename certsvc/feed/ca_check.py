@@ -7,57 +7,72 @@ third-party adapter gets them for free.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from cryptography import x509
 
 from ca_adapters.base import CAAdapter, CAIdentity, CheckLine, CRLSigner, MirroredCRL
 from certsvc.clock import Clock
 from certsvc.domain.chain import check_chain
-from certsvc.errors import CAError, CertsvcError
+from certsvc.errors import CertsvcError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.feed.crl_store import CRLFile
 from certsvc.storage.ca_ledger import recorded_cas
+
+NO_CRL_URL_YET = (
+    "no CRL URL of the issuing CA known yet: it is read from the first certificate issued "
+    "(or set ca.globalsign.crl_urls); until then gateways get no CRL of it"
+)
+ISSUING = "issuing"
 
 
 def check_ca(adapter: CAAdapter, crls: CRLPublisher, clock: Clock) -> list[CheckLine]:
     """Every check, failures included as lines; never raises for a CA problem."""
     lines = list(adapter.check())
-    lines.append(probe("chain", lambda: check_chain(adapter.trust_chain(), clock.now())))
-    lines.append(probe("crl", lambda: check_crls(adapter, crls)))
+    try:
+        lines.append(CheckLine("chain", True, check_chain(adapter.trust_chain(), clock.now())))
+    except CertsvcError as exc:
+        lines.append(CheckLine("chain", False, str(exc)))
+    lines.append(_crl_line(adapter, crls))
     return lines
 
 
-def probe(name: str, run: Callable[[], str]) -> CheckLine:
+def _crl_line(adapter: CAAdapter, crls: CRLPublisher) -> CheckLine:
+    """Signed CRLs must be signed by the recorded CA (a failure otherwise); a fresh
+    external-CA install learns the issuing CA's CRL URL from its first certificate:
+    until then that is a warning, not a failure."""
     try:
-        return CheckLine(name, True, run())
+        source = adapter.revocation_source()
+        if not isinstance(source, MirroredCRL):
+            return _signed_line(adapter, crls)
+        statuses = crls.mirror().refresh(source) if source.urls else []
     except CertsvcError as exc:
-        return CheckLine(name, False, str(exc))
-
-
-def check_crls(adapter: CAAdapter, crls: CRLPublisher) -> str:
-    """Mirrored CRLs downloaded and verified now; signed CRLs published when due."""
-    source = adapter.revocation_source()
-    if not isinstance(source, MirroredCRL):
-        files = crls.current()
-        wrong = unsigned_by_recorded(files, recorded_of(crls, adapter.name))
-        if wrong:
-            raise CAError("; ".join(wrong))
-        return ", ".join(
-            f"{f.ca_name} #{f.number} until {f.next_update:%Y-%m-%d %H:%M}" for f in files
-        )
-    statuses = crls.mirror().refresh(source)
-    if not statuses:
-        raise CAError("no CRL URL known (set ca.globalsign.crl_urls or issue a certificate)")
+        return CheckLine("crl", False, str(exc))
     bad = [s for s in statuses if s.stale or s.error]
     if bad:
-        raise CAError(
-            "; ".join(f"{s.url}: {'STALE ' if s.stale else ''}{s.error or ''}".strip() for s in bad)
+        detail = "; ".join(
+            f"{s.url}: {'STALE ' if s.stale else ''}{s.error or ''}".strip() for s in bad
         )
-    return ", ".join(
+        return CheckLine("crl", False, detail)
+    found = [
         f"{s.ca_name} #{s.number} mirrored, fresh until {s.next_update:%Y-%m-%d %H:%M}"
         for s in statuses
+    ]
+    if all(s.ca_name != ISSUING for s in statuses):
+        return CheckLine("crl", True, "; ".join([*found, NO_CRL_URL_YET]), warning=True)
+    return CheckLine("crl", True, ", ".join(found))
+
+
+def _signed_line(adapter: CAAdapter, crls: CRLPublisher) -> CheckLine:
+    """CRLs certsvc signs itself: published when due, each signed by the recorded CA."""
+    files = crls.current()
+    wrong = unsigned_by_recorded(files, recorded_of(crls, adapter.name))
+    if wrong:
+        return CheckLine("crl", False, "; ".join(wrong))
+    detail = ", ".join(
+        f"{f.ca_name} #{f.number} until {f.next_update:%Y-%m-%d %H:%M}" for f in files
     )
+    return CheckLine("crl", True, detail)
 
 
 def recorded_of(crls: CRLPublisher, adapter: str) -> list[CAIdentity]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, CRLSigner, MirroredCRL, RevokedEntry
@@ -206,16 +206,20 @@ class CRLPublisher:
             return files
 
     def current(self) -> list[CRLFile]:
-        """Every CA's CRL (root first): published when due, or the verified mirror copies."""
+        """Every CA's CRL (root first): published when due, or the verified mirror copies.
+
+        Two processes may publish the same CRL number at once (serving nodes, or
+        ``gateway-config --dir`` beside a running ``serve``): the loser's transaction
+        rolls back and it reads the winner's CRL instead of failing.
+        """
         source = self.adapter.revocation_source()
         if isinstance(source, MirroredCRL):
             return self.mirror().current(source)
-        signer = self.signer()
-        for _ in range(PUBLISH_ATTEMPTS - 1):
+        for attempt in range(PUBLISH_ATTEMPTS):
             try:
                 with transaction(self.sessions) as session:
-                    return current(session, signer, self.clock.now(), self.rules)
-            except IntegrityError:
-                continue  # another instance published that number first: read it, or go on
-        with transaction(self.sessions) as session:
-            return current(session, signer, self.clock.now(), self.rules)
+                    return current(session, self.signer(), self.clock.now(), self.rules)
+            except (IntegrityError, OperationalError):
+                if attempt == PUBLISH_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")

@@ -23,7 +23,6 @@ from certsvc.feed.crl_store import CRLFile
 from certsvc.feed.metrics import GatewayMetrics
 from certsvc.logging import get_logger
 
-PUBLISH_ATTEMPTS = 3
 log = get_logger("certsvc.gateway.crl")
 
 
@@ -127,14 +126,8 @@ class CRLRefresher:
         return crls
 
     def _publish(self) -> list[CRLFile]:
-        """Two instances may publish the same number at once: the loser re-reads."""
-        for attempt in range(PUBLISH_ATTEMPTS):
-            try:
-                return self.publisher.current()
-            except (IntegrityError, OperationalError):
-                if attempt == PUBLISH_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        """Two instances may publish the same number at once: ``current`` re-reads."""
+        return self.publisher.current()
 
     def stale(self) -> list[str]:
         """CAs whose served CRL is past nextUpdate; raises the alarm once per CRL."""

@@ -20,6 +20,7 @@ from certsvc import audit
 from certsvc.audit import Actor
 from certsvc.config import Settings
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
+from certsvc.domain.public_address import pickup_link_base
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.certificates import SubscriberRef
 from certsvc.storage.models import Certificate, Pickup
@@ -96,7 +97,7 @@ def create_link(
         )
     )
     session.flush()  # a refused row fails here, inside the caller's transaction
-    link = f"{settings.pickup.link_base_url.rstrip('/')}/{token}"
+    link = f"{pickup_link_base(settings)}/{token}"
     audit.record(
         session,
         by,
@@ -184,4 +185,4 @@ def renewal_link(session: Session, settings: Settings, serial: str, now: datetim
             expires_at=row.invalid_from,
         )
     )
-    return f"{settings.pickup.link_base_url.rstrip('/')}/{token}"
+    return f"{pickup_link_base(settings)}/{token}"

@@ -153,9 +153,9 @@ class Stack:
 
 
 @contextmanager
-def certsvc_http(services: Services) -> Iterator[str]:
-    """certsvc's HTTP app (``certsvc serve`` machinery) in a thread on a free port."""
-    port = free_port()
+def certsvc_http(services: Services, port: int | None = None) -> Iterator[str]:
+    """certsvc's HTTP app (``certsvc serve`` machinery) in a thread on ``port`` or a free one."""
+    port = port or free_port()
     server = uvicorn.Server(server_config(services, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="certsvc-http", daemon=True)
     thread.start()
@@ -305,6 +305,7 @@ def nginx_gateway(
             stack.url,
             "--workers",
             "1",
+            "--print",
             *options,
         ],
     )

@@ -42,7 +42,11 @@ def haproxy(stack: Stack) -> Iterator[HAProxyUnderTest]:
     directory.mkdir()
     files = GatewayFiles(directory)
     files.chain.write_bytes(stack.chain_pem())
-    files.crl_bundle.write_bytes(bundle_pem(stack.services.crls.current()))
+    # the CRLs the running certsvc serves (as `certsvc crl -o` writes them): publishing
+    # here beside its own first round would race it for the same CRL number
+    served = stack.services.gateway.crls.served
+    wait_until(lambda: bool(served()), "certsvc's first CRLs")
+    files.crl_bundle.write_bytes(bundle_pem(list(served())))
     files.haproxy_acl.write_text("")
     write_server_identity(directory)
     port = free_port()

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ca_adapters.local.adapter import signing_usage
+from ca_adapters.local.profile import signing_usage
 
 NOT_BEFORE = datetime(2020, 1, 1, tzinfo=UTC)
 NOT_AFTER = datetime(2045, 1, 1, tzinfo=UTC)

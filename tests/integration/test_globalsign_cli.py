@@ -110,3 +110,28 @@ def test_reconcile_names_a_request_it_could_not_settle_and_exits_5(cli, tmp_path
         "failed": [],
     }
     assert fake_hvca.ca.counter("issued") == 1
+
+
+def test_ca_check_on_a_fresh_install_warns_that_no_crl_url_is_known_yet(cli, tmp_path):
+    """Before the first issuance the CA's CRL URL is unknown: a warning, not a failure."""
+    start(cli)
+    check = cli("ca", "check").output  # exit 0
+    marks = {line.split()[1]: line.split()[0] for line in check.splitlines()}
+    assert marks == {"login": "ok", "policy": "ok", "quota": "ok", "chain": "ok", "crl": "WARN"}
+    (crl_line,) = [line for line in check.splitlines() if line.split()[1] == "crl"]
+    assert "root #1 mirrored" in crl_line
+    assert "no CRL URL of the issuing CA known yet" in crl_line
+    assert "ca.globalsign.crl_urls" in crl_line
+    issued = cli("cert", "issue", "1001", "taro", "--csr", csr_file(tmp_path, "a"), "--json")
+    assert json.loads(issued.output)["serial"]
+    after = cli("ca", "check").output
+    assert [line.split()[0] for line in after.splitlines()] == ["ok"] * 5  # the URL is known
+
+
+def test_ca_check_fails_on_a_crl_that_cannot_be_mirrored(cli, fake_hvca):
+    start(cli)
+    fake_hvca.faults.crl = "bad-signature"
+    check = cli("ca", "check", code=5).output
+    (crl_line,) = [line for line in check.splitlines() if line.split()[1] == "crl"]
+    assert crl_line.startswith("FAIL")
+    assert "/crl/root.crl" in crl_line

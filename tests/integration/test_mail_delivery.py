@@ -69,7 +69,7 @@ def test_reminder_names_company_user_expiry_days_left_and_renewal_link(mail_serv
     ):
         assert needle in text
     link = re.search(r"https://certsvc\.example\.jp/pickup/[\w-]{43}", text)
-    assert link is not None  # personal, from [pickup] link_base_url (not [reminders] renewal_url)
+    assert link is not None  # personal, at the public address (not [reminders] renewal_url)
     assert f'href="{link.group(0)}"' in html
     assert "古い証明書はパソコンから削除" in text
 

@@ -74,6 +74,14 @@ def running_server(config: Path, port: int, scheme: str = "http") -> Iterator[st
             process.stdout.close()
 
 
+def wait_ready(url: str) -> None:
+    """Ready once the first feed round has loaded the allowlist (a load balancer polls)."""
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{url}/readyz", verify=False).status_code != 200:
+        assert time.monotonic() < deadline, httpx.get(f"{url}/readyz", verify=False).text
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def initialised(tmp_path, database_url) -> Path:
     home = tmp_path / "serve-home"
@@ -86,7 +94,7 @@ def initialised(tmp_path, database_url) -> Path:
 def test_serve_answers_health_readiness_metrics_and_crls(initialised, database_url):
     config = write_config(initialised, database_url)
     with running_server(config, free_port()) as url:
-        assert httpx.get(f"{url}/readyz").status_code == 200
+        wait_ready(url)
         crl = httpx.get(f"{url}/crl/issuing.crl")
         assert crl.headers["content-type"] == "application/pkix-crl"
         next_update = x509.load_der_x509_crl(crl.content).next_update_utc
@@ -125,7 +133,7 @@ def test_serve_with_tls_refuses_tls_1_1(initialised, database_url):
     with running_server(
         write_config(initialised, database_url, extra), free_port(), "https"
     ) as url:
-        assert httpx.get(f"{url}/readyz", verify=False).status_code == 200
+        wait_ready(url)
         assert httpx.get(f"{url}/healthz", verify=_client_tls(ssl.TLSVersion.TLSv1_2)).is_success
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/healthz", verify=_client_tls(ssl.TLSVersion.TLSv1_1))
@@ -202,3 +210,58 @@ def test_serve_answers_the_gateway_feed_only_with_a_gateway_token(initialised, d
         )  # unknown cert
         assert httpx.get(f"{url}/gateway/allowlist", headers=as_gateway).status_code == 200
         assert httpx.get(f"{url}/crl/bundle.pem").status_code == 200
+
+
+def _serve(config: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "certsvc", "--config", str(config), "serve", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "CERTSVC_CONFIG": "", "CERTSVC_CA_PASSPHRASE": ""},
+    )
+
+
+def test_a_port_in_use_exits_6_with_one_line(initialised, database_url):
+    config = write_config(initialised, database_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve(config, "--port", str(port))
+    assert result.returncode == 6, result.stderr
+    assert (
+        result.stderr == f"certsvc: error: cannot listen on 127.0.0.1:{port}: the port is in use\n"
+    )
+
+
+def test_a_ca_key_that_does_not_open_exits_6_and_never_listens(initialised, database_url):
+    config = write_config(initialised, database_url)
+    (initialised / "ca" / "passphrase").write_text("not the passphrase\n")
+    port = free_port()
+    result = _serve(config, "--port", str(port))
+    assert result.returncode == 6
+    assert "the CA cannot sign" in result.stderr
+    assert "wrong passphrase" in result.stderr
+    assert "serving on" not in result.stderr
+    with socket.socket() as probe:  # nothing was left listening
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_serving_beyond_loopback_with_loopback_urls_warns_and_refuses_issuance(
+    initialised, database_url
+):
+    """`serve --host 0.0.0.0` without a public address: certificates would name loopback."""
+    config = write_config(initialised, database_url)
+    with socket.socket() as taken:  # stop right after the warning: the port is taken
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve(config, "--host", "0.0.0.0", "--port", str(port))
+    assert result.returncode == 6
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("certsvc: warning: issuance is refused: certificates would point")
+    assert f"http://127.0.0.1:{port}" in warning
+    assert "set [http] public_url" in warning
+    assert error == f"certsvc: error: cannot listen on 0.0.0.0:{port}: the port is in use"

@@ -19,7 +19,8 @@ needs_haproxy = pytest.mark.skipif(shutil.which("haproxy") is None, reason="hapr
 
 
 def generate(*arguments: str) -> str:
-    result = CliRunner().invoke(main, ["gateway-config", *arguments])
+    """The printed config (``--print``: nothing is written into ``--dir``)."""
+    result = CliRunner().invoke(main, ["gateway-config", *arguments, "--print"])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -142,7 +143,16 @@ def test_without_a_token_the_hook_drops_the_client_header_and_says_what_certsvc_
 def test_a_world_readable_token_file_is_used_with_a_warning(tmp_path, token_file):
     token_file.chmod(0o644)
     result = CliRunner().invoke(
-        main, ["gateway-config", "nginx", "--dir", str(tmp_path), "--token-file", str(token_file)]
+        main,
+        [
+            "gateway-config",
+            "nginx",
+            "--dir",
+            str(tmp_path),
+            "--print",
+            "--token-file",
+            str(token_file),
+        ],
     )
     assert result.exit_code == 0
     assert f"Bearer {TOKEN}" in result.stdout

@@ -32,7 +32,8 @@ def test_issue_without_csr_waits_and_mails_the_subscriber_a_link(api, tokens, se
         mail = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "pickup.ready"))
         (message,) = mail.all()
     assert message.recipient == "taro@acme.example.jp"
-    assert message.payload["link"].startswith("https://certsvc.example.jp/pickup/")
+    # neither [http] public_url nor link_base_url: the public address is serve's own
+    assert message.payload["link"].startswith("http://127.0.0.1:8080/pickup/")
     assert "link" not in answer["pickup"]  # the secret goes only to the subscriber
 
 
