@@ -20,7 +20,7 @@ from certsvc import audit
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
-from certsvc.directory import change_email
+from certsvc.directory import take_over
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.policy import RevocationReason, check_public_key, load_csr, validity_for
@@ -121,14 +121,26 @@ class Lifecycle:
         *,
         revoke_old: RevokeOld | None = None,
         new_email: str | None = None,
+        new_name: str | None = None,
         handover: Handover = DIRECT,
     ) -> Issued:
-        """Replace a certificate for a PC change or a user change; the old one is revoked."""
+        """Replace a certificate for a PC change or a user change; the old one is revoked.
+
+        A user change hands the user ID to a new person: ``new_email`` (required) and
+        ``new_name`` (their display name, optional) are set in the same transaction.
+        """
         if reason is ReissueReason.USER_CHANGE and not new_email:
             raise InputError("a user change needs the new user's e-mail address", "new_email")
+        if new_name is not None and reason is not ReissueReason.USER_CHANGE:
+            raise InputError(
+                "a new name is only for a user change (--reason user-change)", "new_name"
+            )
+        if new_name is not None:
+            identifiers.display_name(new_name, "new_name")
         policy = revoke_old or RevokeOld(self.settings.reissue.revoke_old)
         plan = ("reissue", policy, reason.revocation)
-        return self._succeed(serial, key, (by, handover), plan, new_email)
+        holder = (new_email, new_name) if new_email is not None else None
+        return self._succeed(serial, key, (by, handover), plan, holder)
 
     def _succeed(
         self,
@@ -136,12 +148,12 @@ class Lifecycle:
         key: KeySource,
         ordered: tuple[Actor, Handover],
         plan: Plan,
-        new_email: str | None,
+        new_holder: tuple[str, str | None] | None,
     ) -> Issued:
         (by, handover), (action, revoke_old, reason) = ordered, plan
         self.gate.admit(by, f"certificate.{action}")
-        if new_email is not None:
-            identifiers.email(new_email, "new_email")
+        if new_holder is not None:
+            identifiers.email(new_holder[0], "new_email")
         prepared = self._prepare_key(key)
 
         def locate(session: Session) -> Order:
@@ -153,8 +165,8 @@ class Lifecycle:
                 raise Conflict(
                     f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
-            if new_email is not None:
-                change_email(session, old.subscriber, new_email, by, self.clock.now())
+            if new_holder is not None:
+                take_over(session, old.subscriber, new_holder, by, self.clock.now())
             previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason)
             subscriber = records.subscriber_ref_of(old.subscriber)
             awaiting = handover.awaiting_pickup or revoke_old is RevokeOld.ON_PICKUP

@@ -34,6 +34,8 @@ class Deferred:
     reason: ReissueReason | None = None
     revoke_old: RevokeOld | None = None
     new_email: str | None = None
+    new_name: str | None = None
+    """Set on the subscriber when the pickup is created (not kept with the link)."""
 
 
 @dataclass(frozen=True)
