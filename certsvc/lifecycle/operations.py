@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
 from certsvc import audit
 from certsvc.audit import Actor
-from certsvc.clock import Clock
+from certsvc.clock import Clock, local_text
 from certsvc.config import Settings
 from certsvc.directory import take_over
 from certsvc.domain import identifiers
@@ -42,6 +42,7 @@ from certsvc.lifecycle.orders import (
     ServerKey,
 )
 from certsvc.lifecycle.parts import Parts
+from certsvc.lifecycle.pickup_links import open_order
 from certsvc.lifecycle.views import CertificateView, certificate_view
 from certsvc.storage import certificates as records
 from certsvc.storage.certificates import SubscriberRef
@@ -165,6 +166,7 @@ class Lifecycle:
                 raise Conflict(
                     f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
+            self._refuse_open_order(session, old.serial or "")
             if new_holder is not None:
                 take_over(session, old.subscriber, new_holder, by, self.clock.now())
             previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason)
@@ -173,6 +175,20 @@ class Lifecycle:
             return Order(subscriber, by, previous, awaiting, mail_link=handover.mail_link)
 
         return self._issue(locate, prepared)
+
+    def _refuse_open_order(self, session: Session, serial: str) -> None:
+        """One successor at a time: a renewal or reissue that waits for the subscriber's key
+        (at pickup) is still open, so a direct one now would make a second successor.
+        The pickup's own issuance passes: its link is claimed (used) before it issues."""
+        order = open_order(session, serial, self.clock.now())
+        if order is not None:
+            raise Conflict(
+                f"certificate {serial} already has a pending {order.action} waiting for the "
+                "subscriber's key at pickup (until "
+                f"{local_text(order.expires_at, self.settings.zone)}): let it be collected, "
+                "or let its link expire, before another renewal or reissue",
+                serial,
+            )
 
     def _prepare_key(self, key: KeySource) -> Prepared:
         if isinstance(key, CsrKey):
