@@ -10,7 +10,7 @@ from certsvc.app import Services
 from certsvc.cli.context import CliContext, force_option, pass_cli
 from certsvc.cli.options import now_option
 from certsvc.cli.output import print_json, print_table
-from certsvc.clock import FixedClock
+from certsvc.clock import FixedClock, local_text
 from certsvc.errors import InputError
 from certsvc.notify.drain import DrainReport, list_messages
 from scheduler.daemon import nightly_parts, run_forever
@@ -50,7 +50,8 @@ def nightly(cli: CliContext, now: datetime | None, dry_run: bool, as_json: bool)
         print_json(report.to_dict())
         return
     if report.deferred_until is not None:
-        click.echo(f"maintenance window: deferred until {report.deferred_until.isoformat()}")
+        until = local_text(report.deferred_until, cli.settings.zone)
+        click.echo(f"maintenance window: deferred until {until}")
         return
     if not report.business_dates:
         click.echo("nothing to do: today's run is done already")

@@ -8,8 +8,10 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from certsvc.cli.main import main
+from tests.integration.api.cli_helpers import make_cli
 from tests.integration.api.conftest import bearer, issue
 from tests.keys import make_csr
+from tests.timestamps import maintenance_opens
 
 
 def test_a_direct_renewal_or_reissue_waits_for_an_open_order(
@@ -46,3 +48,10 @@ def test_a_direct_renewal_or_reissue_waits_for_an_open_order(
 
     clock.advance(timedelta(days=services.settings.pickup.valid_days, seconds=1))
     assert CliRunner().invoke(main, command, obj=clock).exit_code == 0  # the link ran out
+
+
+def test_the_nightly_deferral_is_written_as_a_person_writes_it(tmp_path, database_url):
+    cli = make_cli(tmp_path, database_url)
+    code, out, err = cli.run("nightly", "--now", maintenance_opens.isoformat())
+    assert code == 0, err
+    assert out == "maintenance window: deferred until 2026-11-29 08:00 JST\n"
