@@ -122,7 +122,7 @@ def list_(cli: CliContext, status: str | None, limit: int, as_json: bool) -> Non
 
 @outbox.command("retry")
 @force_option
-@click.argument("message_id", required=False, type=click.IntRange(1))
+@click.argument("message_id", required=False, type=click.IntRange(1, 2**31 - 1))
 @click.option("--failed", "every_failed", is_flag=True, help="Every failed message.")
 @click.option("--ticket", help="Ticket reference for the audit trail.")
 @click.option("--json", "as_json", is_flag=True)

@@ -69,6 +69,7 @@ def test_the_cli_requeues_a_failed_mail_once_and_never_a_sent_one(
     assert cli("outbox", "retry")[0] == 2  # neither an ID nor --failed
     assert cli("outbox", "retry", "1", "--failed")[0] == 2
     assert cli("outbox", "retry", "99")[0] == 3
+    assert cli("outbox", "retry", "2147483648")[0] == 2
 
 
 def test_the_admin_api_requeues_every_failed_mail(mail_services, smtp_server):
@@ -108,6 +109,10 @@ def test_the_admin_api_requeues_every_failed_mail(mail_services, smtp_server):
     assert empty.json() == {"requeued": [], "count": 0}
     missing = api.post("/api/v1/outbox/42/retry", headers={"Authorization": f"Bearer {admin}"})
     assert missing.status_code == 404
+    too_big = api.post(
+        "/api/v1/outbox/2147483648/retry", headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert too_big.status_code == 422  # an id no row can have: refused at the door
     assert mail_services.outbox.drain().sent == 0
     assert len(recorder.messages) == 2
     assert retries_audited(mail_services) == 1

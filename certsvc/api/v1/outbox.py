@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from certsvc.api.auth import Admin
 from certsvc.api.deps import ServicesDep
@@ -15,7 +15,10 @@ router = APIRouter(prefix="/outbox", tags=["outbox"])
 
 @router.post("/{message_id}/retry", summary="Re-queue one failed message")
 def retry(
-    message_id: int, caller: Admin, services: ServicesDep, body: TicketBody | None = None
+    message_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    caller: Admin,
+    services: ServicesDep,
+    body: TicketBody | None = None,
 ) -> Any:
     """409 when the message is sent or still queued, 404 when there is none."""
     ticket = body.ticket if body else None
