@@ -30,6 +30,7 @@ from certsvc.gate import ChangeGate
 from certsvc.lifecycle.operations import Lifecycle
 from certsvc.lifecycle.pickup import Pickups
 from certsvc.notify.drain import OutboxDrainer, SenderRegistry
+from certsvc.notify.retry import OutboxRetry
 from certsvc.notify.smtp import MailSender
 from certsvc.notify.templates import MailRenderer
 from certsvc.storage.ca_ledger import DatabaseLedger
@@ -146,6 +147,11 @@ class Services:
     @cached_property
     def outbox(self) -> OutboxDrainer:
         return OutboxDrainer(self.sessions, self.clock, self.senders, self.settings.outbox)
+
+    @cached_property
+    def outbox_retry(self) -> OutboxRetry:
+        gate = ChangeGate.of(self.sessions, self.settings, self.clock)
+        return OutboxRetry(self.sessions, self.clock, gate)
 
     def close(self) -> None:
         """Dispose of the engine's pooled connections, if one was opened."""

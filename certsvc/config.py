@@ -77,6 +77,8 @@ class KeyPolicySettings(Section):
 class ReissueSettings(Section):
     revoke_old: Literal["now", "on-pickup"] = "now"
     on_pickup_grace_days: int = Field(default=14, ge=0, le=365)
+    # a user change: the old person's revocation notice goes to the old address, or nowhere
+    notify_previous_holder: Literal["old-address", "none"] = "old-address"
 
 
 class CRLSettings(Section):

@@ -307,6 +307,31 @@ def change_email(
     )
 
 
+def take_over(
+    session: Session,
+    subscriber: Subscriber,
+    holder: tuple[str, str | None],
+    by: Actor,
+    now: datetime,
+) -> None:
+    """A new person takes over the user ID: the new address and (if given) display name."""
+    email, name = holder
+    change_email(session, subscriber, email, by, now)
+    if name is None or name == subscriber.display_name:
+        return
+    before = {"display_name": subscriber.display_name}
+    subscriber.display_name = identifiers.display_name(name, "new_name")
+    audit.record(
+        session,
+        by,
+        "subscriber.change_name",
+        now,
+        company_number=subscriber.tenant.company_number,
+        before=before,
+        after={"display_name": name, "user_id": subscriber.user_id},
+    )
+
+
 def _held_serial(session: Session, subscriber: Subscriber) -> str | None:
     """A certificate the subscriber holds (or is being issued), if any."""
     return session.scalar(

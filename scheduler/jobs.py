@@ -34,7 +34,13 @@ from certsvc.errors import ConfigError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.lifecycle import expiry, reconcile
 from certsvc.lifecycle.parts import Parts
-from certsvc.lifecycle.pickup_links import LinkTarget, create_link, renewal_link
+from certsvc.lifecycle.pickup_links import (
+    LinkTarget,
+    create_link,
+    refresh_order,
+    renewal_link,
+    waiting_order,
+)
 from certsvc.logging import get_logger
 from certsvc.notify.drain import DrainReport, OutboxDrainer
 from certsvc.notify.outbox import NewMessage, enqueue_many
@@ -226,9 +232,20 @@ def _reminder_message(
     session: Session, parts: Parts, reminder: DueReminder, now: datetime
 ) -> NewMessage:
     """A reminder carries one way forward: the pickup link of a successor that waits to be
-    collected, else a personal renewal link."""
+    collected, else a fresh link to a renewal or reissue that waits for the subscriber's
+    key, else a personal renewal link."""
     if reminder.successor is not None:
         return _with_link(session, parts, reminder, now).message()
+    order = waiting_order(session, reminder.serial)
+    if order is not None:
+        ticket = refresh_order(session, parts.settings, order, SCHEDULER, now)
+        payload = {
+            **reminder.payload,
+            "waiting_action": ticket.action,
+            "link": ticket.link,
+            "link_expires_at": ticket.expires_at.isoformat(),
+        }
+        return replace(reminder, payload=payload).message()
     return _with_renewal_link(session, parts, reminder, now)
 
 

@@ -152,6 +152,7 @@ def renew(
 @click.argument("serial")
 @click.option("--reason", required=True, type=ValueChoice(ReissueReason))
 @click.option("--new-email", help="The new user's e-mail (user change).")
+@click.option("--new-name", help="The new user's display name (user change).")
 @click.option("--revoke-old", type=ValueChoice(RevokeOld), help="Default from config.")
 @click.option("--ticket", help="Ticket reference for the audit trail.")
 @key_options
@@ -161,6 +162,7 @@ def reissue(
     serial: str,
     reason: ReissueReason,
     new_email: str | None,
+    new_name: str | None,
     revoke_old: RevokeOld | None,
     ticket: str | None,
     delivery: KeyDelivery,
@@ -168,7 +170,13 @@ def reissue(
     """Replace SERIAL after a PC change or a user change."""
     key = delivery.key_source()
     issued = cli.services.lifecycle.reissue(
-        serial, reason, key, cli.actor(ticket), revoke_old=revoke_old, new_email=new_email
+        serial,
+        reason,
+        key,
+        cli.actor(ticket),
+        revoke_old=revoke_old,
+        new_email=new_email,
+        new_name=new_name,
     )
     delivery.deliver(issued)
 

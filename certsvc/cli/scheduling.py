@@ -1,4 +1,4 @@
-"""``certsvc nightly``, ``certsvc outbox drain|list`` and ``certsvc scheduler``."""
+"""``certsvc nightly``, ``certsvc outbox drain|list|retry`` and ``certsvc scheduler``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import datetime
 import click
 
 from certsvc.app import Services
-from certsvc.cli.context import CliContext, pass_cli
+from certsvc.cli.context import CliContext, force_option, pass_cli
 from certsvc.cli.options import now_option
 from certsvc.cli.output import print_json, print_table
-from certsvc.clock import FixedClock
+from certsvc.clock import FixedClock, local_text
+from certsvc.errors import InputError
 from certsvc.notify.drain import DrainReport, list_messages
 from scheduler.daemon import nightly_parts, run_forever
 from scheduler.jobs import run_nightly
@@ -49,7 +50,8 @@ def nightly(cli: CliContext, now: datetime | None, dry_run: bool, as_json: bool)
         print_json(report.to_dict())
         return
     if report.deferred_until is not None:
-        click.echo(f"maintenance window: deferred until {report.deferred_until.isoformat()}")
+        until = local_text(report.deferred_until, cli.settings.zone)
+        click.echo(f"maintenance window: deferred until {until}")
         return
     if not report.business_dates:
         click.echo("nothing to do: today's run is done already")
@@ -116,6 +118,33 @@ def list_(cli: CliContext, status: str | None, limit: int, as_json: bool) -> Non
         print_json(rows)
     else:
         print_table(rows, OUTBOX_COLUMNS)
+
+
+@outbox.command("retry")
+@force_option
+@click.argument("message_id", required=False, type=click.IntRange(1, 2**31 - 1))
+@click.option("--failed", "every_failed", is_flag=True, help="Every failed message.")
+@click.option("--ticket", help="Ticket reference for the audit trail.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def retry(
+    cli: CliContext,
+    message_id: int | None,
+    every_failed: bool,
+    ticket: str | None,
+    as_json: bool,
+) -> None:
+    """Put a failed message (ID) or every failed one (--failed) back in the queue."""
+    if (message_id is None) == (not every_failed):
+        raise InputError("give a message ID or --failed (not both)")
+    retrying = cli.services.outbox_retry
+    by = cli.actor(ticket)
+    done = retrying.retry_failed(by) if every_failed else retrying.retry(message_id or 0, by)
+    if as_json:
+        print_json(done.to_dict())
+        return
+    shown = ", ".join(str(id_) for id_ in done.ids) or "none"
+    click.echo(f"re-queued {len(done.ids)} message(s): {shown}")
 
 
 @click.command()

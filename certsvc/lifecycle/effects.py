@@ -8,6 +8,7 @@ vanish together with the change; nothing is sent before the commit.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import update
@@ -62,9 +63,14 @@ def mark_revoked(
     now: datetime,
     *,
     mail: bool = True,
+    previous_holder: bool = True,
 ) -> None:
     """Record a revocation the CA has made: once, off the allowlist, audited and mailed
     (unless ``mail`` is False: the subscriber never had the certificate).
+
+    The notice goes to the address the certificate carries: after a user change that is
+    the old person's, never the new person's, and only if ``previous_holder`` (the
+    ``[reissue] notify_previous_holder`` setting) allows mailing them.
 
     :raises Conflict: the certificate is no longer issued (revoked or expired meanwhile).
     """
@@ -97,6 +103,10 @@ def mark_revoked(
     )
     if not mail:
         return
+    if row.email != subscriber.email:  # the user ID changed hands: the old person is told
+        if not previous_holder:
+            return
+        subscriber = replace(subscriber, email=row.email, display_name="")
     notify(session, "certificate.revoked", serial, subscriber, (row.expiry_date, reason), now)
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
 from certsvc import audit
 from certsvc.audit import Actor
-from certsvc.clock import Clock
+from certsvc.clock import Clock, local_text
 from certsvc.config import Settings
-from certsvc.directory import change_email
+from certsvc.directory import take_over
 from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.imports import IMPORTED
@@ -43,6 +43,7 @@ from certsvc.lifecycle.orders import (
     ServerKey,
 )
 from certsvc.lifecycle.parts import Parts
+from certsvc.lifecycle.pickup_links import open_order
 from certsvc.lifecycle.views import CertificateView, certificate_view
 from certsvc.storage import certificates as records
 from certsvc.storage.certificates import SubscriberRef
@@ -123,14 +124,26 @@ class Lifecycle:
         *,
         revoke_old: RevokeOld | None = None,
         new_email: str | None = None,
+        new_name: str | None = None,
         handover: Handover = DIRECT,
     ) -> Issued:
-        """Replace a certificate for a PC change or a user change; the old one is revoked."""
+        """Replace a certificate for a PC change or a user change; the old one is revoked.
+
+        A user change hands the user ID to a new person: ``new_email`` (required) and
+        ``new_name`` (their display name, optional) are set in the same transaction.
+        """
         if reason is ReissueReason.USER_CHANGE and not new_email:
             raise InputError("a user change needs the new user's e-mail address", "new_email")
+        if new_name is not None and reason is not ReissueReason.USER_CHANGE:
+            raise InputError(
+                "a new name is only for a user change (--reason user-change)", "new_name"
+            )
+        if new_name is not None:
+            identifiers.display_name(new_name, "new_name")
         policy = revoke_old or RevokeOld(self.settings.reissue.revoke_old)
         plan = ("reissue", policy, reason.revocation)
-        return self._succeed(serial, key, (by, handover), plan, new_email)
+        holder = (new_email, new_name) if new_email is not None else None
+        return self._succeed(serial, key, (by, handover), plan, holder)
 
     def _succeed(
         self,
@@ -138,12 +151,12 @@ class Lifecycle:
         key: KeySource,
         ordered: tuple[Actor, Handover],
         plan: Plan,
-        new_email: str | None,
+        new_holder: tuple[str, str | None] | None,
     ) -> Issued:
         (by, handover), (action, revoke_old, reason) = ordered, plan
         self.gate.admit(by, f"certificate.{action}")
-        if new_email is not None:
-            identifiers.email(new_email, "new_email")
+        if new_holder is not None:
+            identifiers.email(new_holder[0], "new_email")
         prepared = self._prepare_key(key)
 
         def locate(session: Session) -> Order:
@@ -155,8 +168,9 @@ class Lifecycle:
                 raise Conflict(
                     f"certificate {old.serial} is {old.state}; cannot {action}", old.serial
                 )
-            if new_email is not None:
-                change_email(session, old.subscriber, new_email, by, self.clock.now())
+            self._refuse_open_order(session, old.serial or "")
+            if new_holder is not None:
+                take_over(session, old.subscriber, new_holder, by, self.clock.now())
             foreign = old.adapter == IMPORTED
             previous = Predecessor(old.id, old.serial or "", action, revoke_old, reason, foreign)
             subscriber = records.subscriber_ref_of(old.subscriber)
@@ -164,6 +178,20 @@ class Lifecycle:
             return Order(subscriber, by, previous, awaiting, mail_link=handover.mail_link)
 
         return self._issue(locate, prepared)
+
+    def _refuse_open_order(self, session: Session, serial: str) -> None:
+        """One successor at a time: a renewal or reissue that waits for the subscriber's key
+        (at pickup) is still open, so a direct one now would make a second successor.
+        The pickup's own issuance passes: its link is claimed (used) before it issues."""
+        order = open_order(session, serial, self.clock.now())
+        if order is not None:
+            raise Conflict(
+                f"certificate {serial} already has a pending {order.action} waiting for the "
+                "subscriber's key at pickup (until "
+                f"{local_text(order.expires_at, self.settings.zone)}): let it be collected, "
+                "or let its link expire, before another renewal or reissue",
+                serial,
+            )
 
     def _prepare_key(self, key: KeySource) -> Prepared:
         if isinstance(key, CsrKey):

@@ -19,3 +19,8 @@ class Parts:
     adapter: CAAdapter
     clock: Clock
     settings: Settings
+
+    @property
+    def tells_previous_holder(self) -> bool:
+        """Whether the old person of a user change gets the revocation notice (old address)."""
+        return self.settings.reissue.notify_previous_holder == "old-address"

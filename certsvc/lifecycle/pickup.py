@@ -19,7 +19,8 @@ from certsvc.access.accounts import Accounts, Login, subscriber_actor
 from certsvc.audit import Actor
 from certsvc.clock import Clock
 from certsvc.config import Settings
-from certsvc.directory import change_email, get_subscriber
+from certsvc.directory import get_subscriber, take_over
+from certsvc.domain import identifiers
 from certsvc.domain.certificates import CertState, ReissueReason
 from certsvc.domain.policy import check_public_key, load_csr
 from certsvc.errors import Conflict, InputError, NotFound
@@ -106,8 +107,9 @@ class Pickups:
             subscriber = get_subscriber(session, company_number, user_id)
             if not subscriber.needs_certificate:
                 raise Conflict(f"subscriber {user_id} is registered without a certificate")
-            if deferred.new_email is not None:  # the new user gets the link
-                change_email(session, subscriber, deferred.new_email, by, self.clock.now())
+            if deferred.new_email is not None:  # the new user gets the link, by their name
+                holder = (deferred.new_email, deferred.new_name)
+                take_over(session, subscriber, holder, by, self.clock.now())
             if deferred.predecessor is not None:
                 self._refuse_second_successor(session, deferred.predecessor)
             target = LinkTarget(deferred=deferred)
@@ -141,6 +143,10 @@ class Pickups:
             raise InputError("reissue reason must be pc-change or user-change", "reason")
         if deferred.reason is ReissueReason.USER_CHANGE and not deferred.new_email:
             raise InputError("a user change needs the new user's e-mail address", "new_email")
+        if deferred.new_name is not None and deferred.reason is not ReissueReason.USER_CHANGE:
+            raise InputError("a new name is only for a user change (user-change)", "new_name")
+        if deferred.new_email is not None:
+            identifiers.email(deferred.new_email, "new_email")
 
     def show(self, token: str) -> PickupInfo:
         with self.sessions() as session:

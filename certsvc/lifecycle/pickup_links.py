@@ -22,7 +22,7 @@ from certsvc.config import Settings
 from certsvc.domain.certificates import CertState, ReissueReason, RevokeOld
 from certsvc.domain.public_address import pickup_link_base
 from certsvc.notify.outbox import enqueue
-from certsvc.storage.certificates import SubscriberRef
+from certsvc.storage.certificates import SubscriberRef, subscriber_ref_of
 from certsvc.storage.models import Certificate, Pickup
 
 
@@ -35,6 +35,8 @@ class Deferred:
     reason: ReissueReason | None = None
     revoke_old: RevokeOld | None = None
     new_email: str | None = None
+    new_name: str | None = None
+    """Set on the subscriber when the pickup is created (not kept with the link)."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,14 @@ def create_link(
     now: datetime,
     *,
     mail: bool = True,
+    orderer: Actor | None = None,
 ) -> PickupTicket:
     """Write a single-use link for ``target`` and queue its mail to the subscriber
-    (``mail=False``: the caller's own mail carries the link, e.g. a reminder)."""
+    (``mail=False``: the caller's own mail carries the link, e.g. a reminder).
+
+    ``orderer`` (default ``by``) is who ordered a deferred issuance: the issuance at pickup
+    is theirs, under their ticket, even when ``by`` (the scheduler) wrote a fresh link."""
+    ordered_by = orderer or by
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(days=settings.pickup.valid_days)
     deferred = target.deferred
@@ -90,8 +97,8 @@ def create_link(
             reason=deferred.reason if deferred else None,
             revoke_old=deferred.revoke_old if deferred else None,
             new_email=deferred.new_email if deferred else None,
-            actor=by.name,
-            ticket=by.ticket,
+            actor=ordered_by.name,
+            ticket=ordered_by.ticket,
             created_at=now,
             expires_at=expires_at,
         )
@@ -186,3 +193,53 @@ def renewal_link(session: Session, settings: Settings, serial: str, now: datetim
         )
     )
     return f"{pickup_link_base(settings)}/{token}"
+
+
+SUCCESSOR_ACTIONS = ("renew", "reissue")
+
+
+def open_order(session: Session, serial: str, now: datetime) -> Pickup | None:
+    """The helpdesk's renewal or reissue of ``serial`` that waits for the subscriber's key
+    (unused, unexpired link); a reminder's own renewal link is no order."""
+    return session.scalar(
+        select(Pickup)
+        .where(
+            Pickup.predecessor_serial == serial,
+            Pickup.action.in_(SUCCESSOR_ACTIONS),
+            Pickup.actor != RENEWAL_ACTOR,
+            Pickup.used_at.is_(None),
+            Pickup.expires_at > now,
+        )
+        .limit(1)
+    )
+
+
+def waiting_order(session: Session, serial: str) -> Pickup | None:
+    """The latest helpdesk order of a successor of ``serial`` if it was never redeemed,
+    whether or not its link has expired: the order stands, only the link runs out."""
+    latest = session.scalar(
+        select(Pickup)
+        .where(
+            Pickup.predecessor_serial == serial,
+            Pickup.action.in_(SUCCESSOR_ACTIONS),
+            Pickup.actor != RENEWAL_ACTOR,
+        )
+        .order_by(Pickup.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.used_at is None else None
+
+
+def refresh_order(
+    session: Session, settings: Settings, order: Pickup, by: Actor, now: datetime
+) -> PickupTicket:
+    """A fresh link to the same order (the old link stops working): for a reminder, which
+    carries the secret link itself, so no separate mail is queued."""
+    order.expires_at = min(order.expires_at, now)
+    deferred = Deferred(
+        order.action, order.predecessor_serial, order.reason, order.revoke_old, order.new_email
+    )
+    subscriber = subscriber_ref_of(order.subscriber)
+    orderer = Actor(order.actor, order.ticket)
+    target = LinkTarget(deferred=deferred)
+    return create_link(session, settings, subscriber, target, by, now, mail=False, orderer=orderer)

@@ -44,11 +44,13 @@ def store_request(
     subscriber = order.subscriber
     if not subscriber.needs_certificate:
         raise Conflict(f"subscriber {subscriber.user_id} is registered without a certificate")
+    digest = public_key_sha256(request.public_key)
+    records.refuse_key_reuse(session, digest, subscriber.id, parts.clock.now())
     row = records.RequestRow(
         subscriber_id=subscriber.id,
         request_key=request.request_key,
         requested_at=request.requested_at,
-        public_key_sha256=public_key_sha256(request.public_key),
+        public_key_sha256=digest,
         adapter=parts.adapter.name,
         email=subscriber.email,
     )
@@ -101,7 +103,9 @@ def _settle_predecessor(
     if row.state is not CertState.ISSUED:
         return  # revoked or expired meanwhile (a lost answer settled late): nothing to do
     if old.revoke_old is RevokeOld.NOW and not order.revoke_failed:
-        effects.mark_revoked(session, row, old.reason, order.by, now)
+        effects.mark_revoked(
+            session, row, old.reason, order.by, now, previous_holder=parts.tells_previous_holder
+        )
         return
     grace = timedelta(days=parts.settings.reissue.on_pickup_grace_days)
     row.revoke_due_at = now if order.revoke_failed else now + grace

@@ -98,7 +98,14 @@ def _record(parts: Parts, row_id: int, reason: RevocationReason, by: Actor) -> C
         row = session.get_one(Certificate, row_id)
         forget(session, row_id)
         if row.state is CertState.ISSUED:
-            effects.mark_revoked(session, row, reason, by, parts.clock.now())
+            effects.mark_revoked(
+                session,
+                row,
+                reason,
+                by,
+                parts.clock.now(),
+                previous_holder=parts.tells_previous_holder,
+            )
             return certificate_view(row, parts.settings.zone)
         conflict = Conflict(f"certificate {row.serial} is {row.state}; cannot revoke", row.serial)
     raise conflict
@@ -143,7 +150,9 @@ def _complete(parts: Parts, row_id: int, reason: RevocationReason, by: Actor) ->
         forget(session, row_id)
         if row.state is not CertState.ISSUED:
             return False  # recorded meanwhile (or expired): nothing left to do
-        effects.mark_revoked(session, row, reason, by, parts.clock.now())
+        effects.mark_revoked(
+            session, row, reason, by, parts.clock.now(), previous_holder=parts.tells_previous_holder
+        )
         return True
 
 
@@ -176,7 +185,11 @@ def adopt_ca_revocations(parts: Parts, by: Actor) -> list[str]:
             ).all()
             for row in rows:
                 forget(session, row.id)
-                effects.mark_revoked(session, row, listed[row.serial or ""], by, parts.clock.now())
+                reason = listed[row.serial or ""]
+                tell = parts.tells_previous_holder
+                effects.mark_revoked(
+                    session, row, reason, by, parts.clock.now(), previous_holder=tell
+                )
                 adopted.append(row.serial or "")
     if adopted:
         log.warning("reconcile.ca_revocations_adopted", serials=adopted)

@@ -71,6 +71,35 @@ _CLAIM = (
 )
 
 
+_KEY_HOLDER = (
+    select(_TABLE.c.serial)
+    .where(
+        _TABLE.c.public_key_sha256 == bindparam("digest"),
+        _TABLE.c.subscriber_id != bindparam("subscriber_id"),
+        _TABLE.c.state == CertState.ISSUED,
+        _TABLE.c.invalid_from > bindparam("now"),
+        (_TABLE.c.revoke_due_at.is_(None)) | (_TABLE.c.revoke_due_at > bindparam("now")),
+    )
+    .limit(1)
+)
+
+
+def refuse_key_reuse(session: Session, digest: str, subscriber_id: int, now: datetime) -> None:
+    """A public key belongs to one person: refuse it while another subscriber's valid
+    certificate holds it (one PC, one key, one certificate; a copied key is no new PC).
+
+    :raises Conflict: naming the certificate that holds the key.
+    """
+    params = {"digest": digest, "subscriber_id": subscriber_id, "now": now}
+    held = session.connection().execute(_KEY_HOLDER, params).scalar()
+    if held is not None:
+        raise Conflict(
+            f"this public key is already in certificate {held} of another subscriber: "
+            "the subscriber must make a new key",
+            held,
+        )
+
+
 @dataclass(frozen=True)
 class RequestRow:
     """The columns every certificate row starts with, pending or issued."""

@@ -103,7 +103,7 @@ class Certificate(Base):
     state: Mapped[CertState] = mapped_column(EnumText(CertState, 16))
     request_key: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
-    public_key_sha256: Mapped[str] = mapped_column(String(64))
+    public_key_sha256: Mapped[str] = mapped_column(String(64), index=True)  # key reuse
     adapter: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(254))
     serial: Mapped[str | None] = mapped_column(String(42), unique=True)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from certsvc.access.accounts import Login
+from certsvc.access.credentials import challenge_answer
+from certsvc.audit import Actor
+from certsvc.errors import NotFound
 from certsvc.lifecycle.operations import CsrKey
 from certsvc.lifecycle.orders import Handover
-from certsvc.storage.models import OutboxMessage, Pickup
+from certsvc.lifecycle.pickup import Deferred
+from certsvc.storage.models import AuditEvent, OutboxMessage, Pickup
 from scheduler.daemon import nightly_parts
 from scheduler.jobs import run_nightly
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, USER
 from tests.keys import make_csr
 from tests.timestamps import JST, expiry_date
 
@@ -77,3 +83,39 @@ def test_a_collected_successor_ends_the_reminders(services, subscriber, clock):
     clock.set(night_of(14))
     run_nightly(nightly_parts(services), drain=False)
     assert len(reminders(services, old.certificate.serial)) == 1  # none after collection
+
+
+def test_a_renewal_waiting_for_the_key_is_reminded_with_a_fresh_link_to_it(
+    services, subscriber, clock
+):
+    services.accounts.set(*subscriber, "Sakura-2026", "12345678", OPERATOR)
+    old = services.lifecycle.issue(*subscriber, CsrKey(make_csr()), OPERATOR)
+    serial = old.certificate.serial or ""
+    clock.set(night_of(90))
+    ordered = Actor("api:helpdesk-1", "INC-77")
+    services.pickups.defer(*subscriber, Deferred("renew", serial), ordered)
+    tokens: list[str] = []
+    for days in THRESHOLDS:  # the order's own link expired after 14 days long ago
+        clock.set(night_of(days))
+        run_nightly(nightly_parts(services), drain=False)
+        latest = reminders(services, serial)[-1]
+        assert (latest["days_before"], latest["waiting_action"]) == (days, "renew")
+        assert "renewal_link" not in latest  # one way forward: the order itself
+        mail = services.mail_renderer.render("certificate.reminder", latest, clock.now())
+        assert latest["link"] in mail.text
+        assert "この証明書の更新の手続きが、お客様の受け取りをお待ちしています" in mail.text
+        tokens.append(latest["link"].rsplit("/", 1)[1])
+        assert services.pickups.show(tokens[-1]).action == "renew"
+        if len(tokens) > 1:  # the previous reminder's link stopped working
+            with pytest.raises(NotFound):
+                services.pickups.show(tokens[-2])
+    services.accounts.set(*subscriber, "Sakura-2028", "12345678", OPERATOR)
+    position = services.pickups.show(tokens[-1]).challenge_position
+    login = Login(USER, "Sakura-2028", challenge_answer("12345678", position))
+    collected = services.pickups.redeem(tokens[-1], login, CsrKey(make_csr()))
+    assert collected.certificate.replaces == serial
+    with services.sessions() as session:
+        renewal = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.renew")
+        ).one()
+    assert (renewal.actor, renewal.ticket) == ("api:helpdesk-1", "INC-77")  # the order's

@@ -170,7 +170,9 @@ def reissue(serial: str, body: ReissueBody, caller: Operator, services: Services
     by = caller.actor(body.ticket)
     key = _csr(services.settings.limits.max_csr_bytes, body.csr)
     if key is None:
-        deferred = Deferred("reissue", view.serial, body.reason, body.revoke_old, body.new_email)
+        deferred = Deferred(
+            "reissue", view.serial, body.reason, body.revoke_old, body.new_email, body.new_name
+        )
         return _defer(services.pickups, body.pickup, _owner(view), deferred, by, view)
     issued = services.lifecycle.reissue(
         serial,
@@ -179,6 +181,7 @@ def reissue(serial: str, body: ReissueBody, caller: Operator, services: Services
         by,
         revoke_old=body.revoke_old,
         new_email=body.new_email,
+        new_name=body.new_name,
         handover=_handover(body.pickup),
     )
     return issued.certificate.to_dict()

@@ -73,6 +73,7 @@ class ReissueBody(Body):
     csr: Csr
     revoke_old: RevokeOld | None = None
     new_email: Email | None = None
+    new_name: Name | None = Field(default=None, description="The new user's display name.")
     pickup: bool = False
     ticket: Ticket
 

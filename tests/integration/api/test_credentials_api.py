@@ -181,19 +181,6 @@ def test_self_service_temporary_password_expires_after_an_hour(api, services, li
     fail(api, link, password=temporary, new_password="Momiji-2027")
 
 
-def test_self_service_reset_works_while_locked_and_resets_what_was_chosen(api, services, link):
-    for _ in range(3):
-        fail(api, link, password="Wrong-pass-1")
-    assert self_reset(api, reset="both").status_code == 202
-    sent = temporaries(reset_mails(services)[-1])
-    assert sent.keys() == {"password", "number"}
-    digits = challenge(api, link, sent["number"])
-    answer = login(
-        api, link, password=sent["password"], challenge=digits, new_password="Momiji-2027"
-    )
-    assert answer.status_code == 200
-
-
 def test_a_temporary_registration_number_runs_out_after_an_hour(api, services, link, clock):
     self_reset(api, reset="registration_number")
     number = temporaries(reset_mails(services)[-1])["number"]
