@@ -4,6 +4,8 @@ page a helpdesk understands."""
 
 from __future__ import annotations
 
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -35,5 +37,5 @@ def show(
 def maintenance(request: Request, error: MaintenanceWindow) -> Response:
     """The shared maintenance page (503, Retry-After), as the subscriber pages show it."""
     response = page(request, "maintenance.html", status=503, secret=False, ends_at=error.ends_at)
-    response.headers["Retry-After"] = "60"
+    response.headers["Retry-After"] = format_datetime(error.ends_at.astimezone(UTC), usegmt=True)
     return response
