@@ -21,7 +21,8 @@ from certsvc.api.observe import AccessLog, HTTPMetrics
 from certsvc.app import Services
 from certsvc.errors import Conflict
 from certsvc.feed.service_metrics import ServiceCollector
-from certsvc.web import SelfReset, SelfResetRequest, WebParts, mount
+from certsvc.lifecycle.console_reads import ConsoleReads
+from certsvc.web import SelfReset, SelfResetRequest, WebParts, console, mount
 
 
 def create_app(services: Services) -> FastAPI:
@@ -48,6 +49,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ocsp.router)
     app.include_router(v1.router())
     mount(app, web_parts(services))
+    console.mount(app, console_parts(services))
     limits = services.settings.limits
     guard = GuardParts(
         limits.max_body_bytes,
@@ -75,6 +77,19 @@ def web_parts(services: Services) -> WebParts:
         tokens=services.tokens,
         trust_chain=services.adapter.trust_chain,
         self_reset=self_reset_of(services),
+    )
+
+
+def console_parts(services: Services) -> console.ConsoleParts:
+    """The parts the helpdesk console calls: the same objects as the JSON API's."""
+    reads = ConsoleReads(services.sessions, services.clock, services.settings, services.lifecycle)
+    return console.ConsoleParts(
+        sessions=services.console_sessions,
+        reads=reads,
+        lifecycle=services.lifecycle,
+        pickups=services.pickups,
+        accounts=services.accounts,
+        directory=services.directory,
     )
 
 

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from certsvc.web.console_messages_en import MESSAGES as CONSOLE_EN
+from certsvc.web.console_messages_ja import MESSAGES as CONSOLE_JA
 from certsvc.web.messages_en import MESSAGES as EN
 from certsvc.web.messages_ja import MESSAGES as JA
 
 LOCALES = ("ja", "en")
 DEFAULT_LOCALE = "ja"
 COOKIE = "certsvc_lang"
-CATALOGUES: Mapping[str, Mapping[str, str]] = {"ja": JA, "en": EN}
+CATALOGUES: Mapping[str, Mapping[str, str]] = {
+    "ja": {**JA, **CONSOLE_JA},
+    "en": {**EN, **CONSOLE_EN},
+}
 
 _RULES = (
     (re.compile(r"must be 8-32 characters$"), "rule.length"),
