@@ -340,6 +340,7 @@ class Accounts:
                 "reset": who,
                 "what": what.value,
                 "expires_at": until.isoformat(),
+                "reset_url": f"{self.settings.pickup.origin}/reset",
                 **secrets_out,
             },
             at=now,

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from certsvc.web import pickup
+from certsvc.web import pickup, reset
 from certsvc.web.parts import SelfReset, SelfResetRequest, WebParts
 
 __all__ = ["PREFIXES", "SelfReset", "SelfResetRequest", "WebParts", "mount"]
@@ -26,4 +26,5 @@ PREFIXES = ("/pickup", "/reset", "/renew")
 def mount(app: FastAPI, parts: WebParts) -> None:
     app.state.web = parts
     app.include_router(pickup.router)
+    app.include_router(reset.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
