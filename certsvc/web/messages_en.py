@@ -117,7 +117,11 @@ MESSAGES = {
     "refused.csrf": "For your security this form was not accepted. Nothing was changed.",
     "refused.again": "Open the form again",
     "reset.title": "Reset your password or registration number",
-    "reset.intro": "Enter your company number, your certificate user ID and the e-mail address registered for it. The temporary values are sent to that address by mail. This works also while the account is locked.",
+    "reset.intro": (
+        "Enter your company number, your certificate user ID and the e-mail "
+        "address registered for it. The temporary values are sent to that "
+        "address by mail. This works also while the account is locked."
+    ),
     "reset.company_number": "Company number",
     "reset.company_number_hint": "As on your registration letter.",
     "reset.email": "Registered e-mail address",
@@ -131,10 +135,22 @@ MESSAGES = {
     "reset.bad_user_id": "Enter the user ID in half-width characters, without spaces.",
     "reset.bad_email": "Enter an e-mail address such as taro@example.co.jp.",
     "reset.choose": "Choose what to reset.",
-    "reset.unavailable": "The reset could not be done just now. Nothing was changed. Try again later.",
+    "reset.unavailable": (
+        "The reset could not be done just now. Nothing was changed. Try again later."
+    ),
     "reset.sent_title": "Check your mail",
-    "reset.sent": "If the details you entered match a registered certificate user, a mail with the temporary values is on its way to the registered address. A temporary password is valid for {minutes} minutes.",
-    "reset.sent_next": "Open the pickup or renewal link you received and sign in with the temporary values: you then choose a new password.",
-    "reset.sent_none": "No mail within a few minutes? Check the details and try again, or ask your company's administrator.",
+    "reset.sent": (
+        "If the details you entered match a registered certificate user, a "
+        "mail with the temporary values is on its way to the registered "
+        "address. A temporary password is valid for {minutes} minutes."
+    ),
+    "reset.sent_next": (
+        "Open the pickup or renewal link you received and sign in with the "
+        "temporary values: you then choose a new password."
+    ),
+    "reset.sent_none": (
+        "No mail within a few minutes? Check the details and try again, or ask "
+        "your company's administrator."
+    ),
     "login.reset_now": "Reset now",
 }
