@@ -153,4 +153,28 @@ MESSAGES = {
         "your company's administrator."
     ),
     "login.reset_now": "Reset now",
+    "renew.title": "Renew your client certificate",
+    "renew.intro": (
+        "You arrived with your current certificate: enter your password to get "
+        "its successor. The current certificate stays valid until its own "
+        "expiry date."
+    ),
+    "renew.serial": "Current certificate (serial)",
+    "renew.expiry": "Valid through",
+    "renew.submit": "Renew the certificate",
+    "renew.refused_title": "Renewal is not possible here",
+    "renew.why.not_gateway": (
+        "This page works only through the company gateway, with your current "
+        "certificate. Open it through the gateway."
+    ),
+    "renew.why.no_certificate": "Your browser sent no certificate that could be read.",
+    "renew.why.not_ours": "The certificate your browser sent was not issued by this service.",
+    "renew.why.not_renewable": (
+        "This certificate cannot be renewed: it was revoked, has expired, or a "
+        "renewed certificate is already on its way."
+    ),
+    "login.failed_password": (
+        "The password is wrong, or the account is locked. After 3 wrong "
+        "attempts the account is locked until the next day."
+    ),
 }
