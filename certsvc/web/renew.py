@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from starlette.responses import Response
 
 from certsvc.access.accounts import Login
+from certsvc.access.feed_tokens import FEED_ROLES
 from certsvc.errors import AuthenticationFailed, CertsvcError, Conflict, InputError, NotFound
 from certsvc.lifecycle.held_renewal import HeldCertificate, HeldRenewals
 from certsvc.lifecycle.operations import CsrKey, KeySource, ServerKey
@@ -33,7 +34,7 @@ from certsvc.web.render import page
 
 router = APIRouter(include_in_schema=False)
 CERT_HEADER = "x-client-cert"
-GATEWAY_ROLE = "gateway"
+
 STATIC_ROOT = "/renew/static"
 """Through the gateway only ``/renew...`` reaches certsvc, so the page's assets live there."""
 
@@ -47,7 +48,7 @@ def presented(request: Request, parts: WebParts) -> bytes | str:
         principal = parts.tokens.authenticate(secret.strip())
     except AuthenticationFailed:
         return "not_gateway"
-    if principal.role != GATEWAY_ROLE:
+    if principal.role not in FEED_ROLES:
         return "not_gateway"
     escaped = request.headers.get(CERT_HEADER, "")
     try:
