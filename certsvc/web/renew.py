@@ -26,7 +26,7 @@ from certsvc.errors import AuthenticationFailed, CertsvcError, Conflict, InputEr
 from certsvc.lifecycle.held_renewal import HeldCertificate, HeldRenewals
 from certsvc.lifecycle.operations import CsrKey, KeySource, ServerKey
 from certsvc.web import csrf
-from certsvc.web.guard import PartsDep, closed_for_maintenance, refused
+from certsvc.web.guard import PartsDep, closed_for_maintenance, parts_of, refused
 from certsvc.web.i18n import Translator, choose_locale
 from certsvc.web.parts import WebParts
 from certsvc.web.pickup import Attempt, PickupFields, _delivered, _place
@@ -184,4 +184,6 @@ def _form(request: Request, info: HeldCertificate, attempt: Attempt, status: int
         first_error=first,
         general=attempt.general,
         needs_new_password=attempt.needs_new_password,
+        # through the gateway only /renew reaches certsvc: the reset page by its public address
+        reset_href=f"{parts_of(request).settings.pickup.origin}/reset",
     )

@@ -60,6 +60,8 @@ def test_the_holder_renews_with_the_password_alone(stack: Stack, gateway: NginxU
         assert page.status_code == 200, page.text
         assert f'<dd id="serial">{dave.serial}</dd>' in page.text
         assert 'name="challenge"' not in page.text  # the certificate stands in for it
+        origin = stack.services.settings.pickup.origin
+        assert f'href="{origin}/reset" id="reset-link"' in page.text  # not behind the gateway
         assert tab.get("/renew/static/certsvc.css").status_code == 200  # its assets too
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert csrf is not None
