@@ -33,6 +33,7 @@ from certsvc.clock import Clock
 from certsvc.config import Settings
 from certsvc.directory import get_subscriber
 from certsvc.domain.business_days import BusinessCalendar
+from certsvc.domain.public_address import public_address
 from certsvc.errors import AuthenticationFailed, Conflict, InputError, NotFound
 from certsvc.gate import ChangeGate
 from certsvc.notify.outbox import enqueue
@@ -193,8 +194,11 @@ class Accounts:
             row = _credential(session, subscriber_id)
             return row.locked_until if row is not None and _locked(row, now) else None
 
-    def authenticate(self, subscriber_id: int, login: Login) -> str:
+    def authenticate(self, subscriber_id: int, login: Login, *, holder: bool = False) -> str:
         """Check a login against the subscriber's credentials; the password in force after.
+
+        ``holder``: the subscriber proved possession of their current certificate through
+        the gateway (``/renew``), which stands in for the registration-number challenge.
 
         An attempt is counted (and committed) before the login is evaluated, by one
         atomic ``UPDATE ... RETURNING``: however many guesses arrive at once, no more than
@@ -210,7 +214,7 @@ class Accounts:
             refused: InputError | None = None
             if row is None or attempt is None:
                 self.secrets.burn(login.password)  # no credentials, or locked: not evaluated
-            elif self._login_matches(row, login, now):
+            elif self._login_matches(row, login, now, holder):
                 _unlock(row)  # committed even when a new password is still asked for
                 settled = self._settle_or_refuse(row, login, now)
                 if isinstance(settled, str):
@@ -251,11 +255,11 @@ class Accounts:
             ).scalar_one_or_none()
         return counted
 
-    def _login_matches(self, row: Credential, login: Login, now: datetime) -> bool:
+    def _login_matches(self, row: Credential, login: Login, now: datetime, holder: bool) -> bool:
         """Every part is checked, whatever fails first, so timing says nothing."""
         user_ok = hmac.compare_digest(row.subscriber.user_id.encode(), login.user_id.encode())
         password_ok = self.secrets.password_matches(row.password_hash, login.password)
-        challenge_ok = self.secrets.window_matches(
+        challenge_ok = holder or self.secrets.window_matches(
             row.registration_windows, row.subscriber_id, row.challenge_position, login.challenge
         )
         temporary_ok = row.temporary_until is None or now < row.temporary_until
@@ -340,6 +344,7 @@ class Accounts:
                 "reset": who,
                 "what": what.value,
                 "expires_at": until.isoformat(),
+                "reset_url": f"{public_address(self.settings).origin}/reset",
                 **secrets_out,
             },
             at=now,

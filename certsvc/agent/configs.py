@@ -144,7 +144,19 @@ NGINX_SERVER = """
             proxy_set_header X-Client-Cert-Fingerprint $ssl_client_fingerprint;
             proxy_set_header X-Client-Cert-Subject $ssl_client_s_dn;
         }}
-{hook}    }}
+{renew}{hook}    }}
+"""
+
+NGINX_RENEW = """
+        # Renewal with the current certificate (the page asks only for the password):
+        # /renew and its assets go to certsvc with the verified certificate and the
+        # gateway's token, both set here, overwriting whatever the client sent.
+        location ^~ /renew {{
+{auth}            proxy_pass {certsvc};
+            proxy_set_header Host $host;
+            proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+            proxy_set_header X-Forwarded-For $remote_addr;
+{authorization}        }}
 """
 
 NGINX_OCSP = """
@@ -219,6 +231,7 @@ def nginx_config(options: GatewayOptions) -> str:
             allow_check=NGINX_MAP_CHECK if uses_map else "",
             auth=NGINX_AUTH if uses_hook else "",
             hook=_hook(options) if uses_hook else "",
+            renew=_renew(options, NGINX_AUTH if uses_hook else ""),
             **names,
         ),
         NGINX_STATUS.format(status_port=options.status_port, status_path=STATUS_PATH),
@@ -248,6 +261,22 @@ def _hook(options: GatewayOptions) -> str:
     else:
         authorization = NGINX_TOKEN.format(token=options.token)
     return NGINX_HOOK.format(certsvc=options.certsvc_base, authorization=authorization)
+
+
+NGINX_RENEW_NO_TOKEN = """\
+            # No --token-file: certsvc refuses /renew (403), since without the gateway's
+            # token the certificate header could come from anybody.
+            proxy_set_header Authorization "";
+"""
+
+
+def _renew(options: GatewayOptions, auth: str) -> str:
+    """The ``/renew`` location: certsvc trusts the certificate header only with the token."""
+    if options.token is None:
+        authorization = NGINX_RENEW_NO_TOKEN
+    else:
+        authorization = NGINX_TOKEN.format(token=options.token)
+    return NGINX_RENEW.format(certsvc=options.certsvc_base, auth=auth, authorization=authorization)
 
 
 def _names(options: GatewayOptions) -> dict[str, str]:

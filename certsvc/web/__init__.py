@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from certsvc.web import pickup
+from certsvc.web import pickup, renew, reset
 from certsvc.web.parts import SelfReset, SelfResetRequest, WebParts
 
 __all__ = ["PREFIXES", "SelfReset", "SelfResetRequest", "WebParts", "mount"]
@@ -26,4 +26,8 @@ PREFIXES = ("/pickup", "/reset", "/renew")
 def mount(app: FastAPI, parts: WebParts) -> None:
     app.state.web = parts
     app.include_router(pickup.router)
+    app.include_router(reset.router)
+    app.include_router(renew.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # through the gateway only /renew... reaches certsvc: the renewal page's assets
+    app.mount(renew.STATIC_ROOT, StaticFiles(directory=STATIC), name="renew-static")

@@ -116,4 +116,65 @@ MESSAGES = {
     "refused.title": "The form has expired",
     "refused.csrf": "For your security this form was not accepted. Nothing was changed.",
     "refused.again": "Open the form again",
+    "reset.title": "Reset your password or registration number",
+    "reset.intro": (
+        "Enter your company number, your certificate user ID and the e-mail "
+        "address registered for it. The temporary values are sent to that "
+        "address by mail. This works also while the account is locked."
+    ),
+    "reset.company_number": "Company number",
+    "reset.company_number_hint": "As on your registration letter.",
+    "reset.email": "Registered e-mail address",
+    "reset.email_hint": "The address your certificate mails go to.",
+    "reset.what": "What do you want to reset?",
+    "reset.target.password": "The password",
+    "reset.target.registration_number": "The registration number",
+    "reset.target.both": "Both",
+    "reset.submit": "Send the temporary values by mail",
+    "reset.bad_company_number": "Enter the company number (letters, digits and -).",
+    "reset.bad_user_id": "Enter the user ID in half-width characters, without spaces.",
+    "reset.bad_email": "Enter an e-mail address such as taro@example.co.jp.",
+    "reset.choose": "Choose what to reset.",
+    "reset.unavailable": (
+        "The reset could not be done just now. Nothing was changed. Try again later."
+    ),
+    "reset.sent_title": "Check your mail",
+    "reset.sent": (
+        "If the details you entered match a registered certificate user, a "
+        "mail with the temporary values is on its way to the registered "
+        "address. A temporary password is valid for {minutes} minutes."
+    ),
+    "reset.sent_next": (
+        "Open the pickup or renewal link you received and sign in with the "
+        "temporary values: you then choose a new password."
+    ),
+    "reset.sent_none": (
+        "No mail within a few minutes? Check the details and try again, or ask "
+        "your company's administrator."
+    ),
+    "login.reset_now": "Reset now",
+    "renew.title": "Renew your client certificate",
+    "renew.intro": (
+        "You arrived with your current certificate: enter your password to get "
+        "its successor. The current certificate stays valid until its own "
+        "expiry date."
+    ),
+    "renew.serial": "Current certificate (serial)",
+    "renew.expiry": "Valid through",
+    "renew.submit": "Renew the certificate",
+    "renew.refused_title": "Renewal is not possible here",
+    "renew.why.not_gateway": (
+        "This page works only through the company gateway, with your current "
+        "certificate. Open it through the gateway."
+    ),
+    "renew.why.no_certificate": "Your browser sent no certificate that could be read.",
+    "renew.why.not_ours": "The certificate your browser sent was not issued by this service.",
+    "renew.why.not_renewable": (
+        "This certificate cannot be renewed: it was revoked, has expired, or a "
+        "renewed certificate is already on its way."
+    ),
+    "login.failed_password": (
+        "The password is wrong, or the account is locked. After 3 wrong "
+        "attempts the account is locked until the next day."
+    ),
 }

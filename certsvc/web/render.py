@@ -52,13 +52,18 @@ def page(
         path=request.url.path,
         csrf_field=csrf.FIELD,
         csrf_token=token,
-        **context,
+        **({"static_root": _static_root(request.url.path)} | context),
     )
     response = HTMLResponse(html, status_code=status)
     csrf.remember(request, response, token)
     if request.query_params.get("lang") == locale:
         response.set_cookie(COOKIE, locale, samesite="lax", path="/", max_age=365 * 86400)
     return secure(response, secret=secret)
+
+
+def _static_root(path: str) -> str:
+    """Through the gateway only ``/renew...`` reaches certsvc: those pages' assets too."""
+    return "/renew/static" if path.startswith("/renew") else "/static"
 
 
 def local_time(instant: datetime | str, locale: str) -> str:

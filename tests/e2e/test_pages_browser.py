@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import uvicorn
@@ -282,3 +283,73 @@ def test_every_form_refuses_a_missing_csrf_token(site, page):
     submit_and_wait(page, "#refused")
     page.goto(site.mailed_links()[-1])
     assert page.is_visible("#challenge-position")  # nothing was used up
+
+
+def test_reset_while_locked_then_the_mailed_temporary_password_must_be_replaced(site, page):
+    link = order_pickup(site)
+    page.goto(link)
+    for _ in range(3):
+        log_in(page, digits="0000")
+        submit_and_wait(page, "#form-error")
+    page.click("#locked-reset")  # the lock message links to the reset page
+    page.wait_for_url("**/reset")
+    page.fill("input[name=company_number]", COMPANY)
+    page.fill("input[name=user_id]", USER)
+    page.fill("input[name=email]", "taro@acme.example.jp")
+    assert page.is_checked("#reset-password")  # the default choice
+    shot(page, "reset-ja")
+    submit_and_wait(page, "#reset-sent")
+    shot(page, "reset-sent-ja")
+    temporary = site.mailed_temporary_password()
+    page.goto(link)
+    assert not page.is_visible("#locked")  # the reset lifted the lock
+    log_in(page, temporary)
+    submit_and_wait(page, "input[name=new_password]")
+    assert "8〜32文字" in page.text_content("#new_password-hint")  # the rules beside the field
+    for weak, rule in (("Ab-1", "8〜32文字"), ("onlyletters", "2種類以上")):
+        log_in(page, temporary)
+        page.fill("input[name=new_password]", weak)
+        page.fill("input[name=new_password_confirm]", weak)
+        assert rule in submit_and_wait(page, "#new_password-error").text_content()
+    log_in(page, temporary)
+    page.fill("input[name=new_password]", "Kaede-2027")
+    page.fill("input[name=new_password_confirm]", "Kaede-2027")
+    with page.expect_download() as download:
+        page.click("#submit")
+    assert download.value.suggested_filename == "taro.p12"
+
+
+def test_renewal_through_the_gateway_asks_only_for_the_password(site, chromium, tmp_path):
+    """The gateway's two headers, set on every request as nginx sets them (the real nginx
+    route is tests/e2e/test_renew_gateway.py)."""
+    issued = site.services.lifecycle.issue(COMPANY, USER, CsrKey(make_csr()), OPERATOR)
+    token = site.services.tokens.create("gateway", "browser-gateway")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "X-Client-Cert": quote(issued.certificate_pem, safe=""),
+    }
+    context = chromium.new_context(
+        accept_downloads=True,
+        locale="ja-JP",
+        viewport={"width": 900, "height": 760},
+        extra_http_headers=headers,
+    )
+    tab = context.new_page()
+    try:
+        tab.goto(f"{site.origin}/renew")
+        assert tab.text_content("#user") == USER
+        assert not tab.is_visible("input[name=challenge]")
+        shot(tab, "renew-ja")
+        tab.fill("input[name=password]", PASSWORD)
+        with tab.expect_download() as download:
+            tab.click("#submit")
+        saved = tmp_path / "renewed.p12"
+        download.value.save_as(saved)
+        openssl_reads(saved, PASSWORD)
+        tab.wait_for_url("**/renew/installed")
+        assert tab.is_visible("#delete-old")
+    finally:
+        context.close()
+    old = site.services.lifecycle.show(issued.certificate.serial or "")
+    assert old.state is CertState.ISSUED
+    assert old.superseded_by is not None

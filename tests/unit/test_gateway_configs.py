@@ -202,3 +202,32 @@ def test_a_missing_token_file_is_a_clear_error(tmp_path):
     )
     assert result.exit_code == 2
     assert f"cannot read the token file {missing}" in result.output
+
+
+def _renew_block(config: str) -> str:
+    return config.split("location ^~ /renew {", 1)[1].split("}", 1)[0]
+
+
+def test_nginx_routes_renew_to_certsvc_with_the_certificate_and_the_token(tmp_path: Path):
+    token_file = tmp_path / "gateway.token"
+    token_file.write_text("gw_" + "a" * 40 + "\n")
+    config = generate(
+        "nginx",
+        "--dir",
+        str(tmp_path),
+        "--certsvc-url",
+        "http://10.0.0.5:8080",
+        "--token-file",
+        str(token_file),
+    )
+    block = _renew_block(config)
+    assert "proxy_pass http://10.0.0.5:8080;" in block  # the path (and /renew/static) kept
+    assert "proxy_set_header X-Client-Cert $ssl_client_escaped_cert;" in block
+    assert f'proxy_set_header Authorization "Bearer gw_{"a" * 40}";' in block
+    assert "auth_request /_certsvc_check;" in block  # a revoked certificate cannot renew
+
+
+def test_nginx_without_a_token_sends_no_authorization_on_renew(tmp_path: Path):
+    block = _renew_block(generate("nginx", "--dir", str(tmp_path), "--allowlist", "map"))
+    assert 'proxy_set_header Authorization "";' in block
+    assert "auth_request" not in block
