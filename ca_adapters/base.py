@@ -148,11 +148,15 @@ class RevokedEntry:
 
 @dataclass(frozen=True)
 class CheckLine:
-    """One line of ``certsvc ca check``: what was checked, whether it passed, and details."""
+    """One line of ``certsvc ca check``: what was checked, whether it passed, and details.
+
+    ``warning`` marks a passing line the operator should read (``WARN``, exit 0).
+    """
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,15 @@ class CRLSigner(Protocol):
         next_update: datetime,
     ) -> bytes:
         """A full DER CRL for ``ca_name``; built in time linear in the entries."""
+
+
+@runtime_checkable
+class ImportedCRLs(Protocol):
+    """A CRL signer that holds some CA keys offline (an offline root): those CRLs are
+    signed elsewhere, imported, and served as they are."""
+
+    def imported_crls(self) -> Sequence[str]:
+        """The CAs whose CRL certsvc serves as imported (``certsvc ca import-root``)."""
 
 
 @dataclass(frozen=True)

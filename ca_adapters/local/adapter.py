@@ -30,7 +30,7 @@ from ca_adapters.base import (
     RevocationSource,
     RevokedEntry,
 )
-from ca_adapters.local import identity
+from ca_adapters.local import identity, offline
 from ca_adapters.local.identity import ISSUING, ROOT
 from ca_adapters.local.keys import FileKeyStore, KeyStore, SigningKey
 from ca_adapters.local.ocsp import sign_ocsp_response
@@ -143,6 +143,8 @@ class LocalCA:
             for name in self.ca_names():
                 self._authority(name)
             return []
+        if self._settings.offline_root:
+            return [str(offline.not_imported(self.directory))]
         if self._path(ROOT, "pem").exists():
             authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
             note = f"recorded the CA in {self.directory} as the database's CA"
@@ -158,6 +160,8 @@ class LocalCA:
     def rollover(self) -> list[str]:
         """A new issuing CA under the same root; the older ones keep signing their CRLs
         (and answering OCSP) until the last certificate each issued expires."""
+        if self._settings.offline_root:
+            raise offline.rollover_offline()
         root = self._authority(ROOT)
         previous = self._chain.active_issuing()
         number = len(self._chain.issuing()) + 1
@@ -244,12 +248,16 @@ class LocalCA:
     def _open(self, name: str) -> Authority:
         """Open the key of a recorded CA; refuse a missing or mismatching one (one line)."""
         recorded, found = self._chain.recorded(), self._chain.find(name)
+        if found is None and self._settings.offline_root:
+            raise offline.not_imported(self.directory)
         if found is None:
             raise ConfigError(f"local CA not initialised in {self.directory}: run 'certsvc init'")
         certificate = identity.certificate_of(found)
         local = self._path(name, "pem")
         if local.exists() and local.read_bytes().strip() != found.certificate_pem.strip():
             raise identity.mismatch(recorded, name, str(self.directory))
+        if name == ROOT and self._settings.offline_root:
+            return Authority(certificate, offline.OfflineRootKey.of(certificate))
         key = self._keys.open(name, certificate)
         if key is None:
             raise identity.missing_key(recorded, name, self._keys.where)
@@ -344,6 +352,14 @@ class LocalCA:
 
     def ca_names(self) -> Sequence[str]:
         return self._chain.ca_names()
+
+    def imported_crls(self) -> Sequence[str]:
+        """An offline root's CRL is imported from the ceremony and served as is."""
+        return (ROOT,) if self._settings.offline_root else ()
+
+    def custody(self) -> tuple[LocalOptions, KeyStore, identity.RecordedChain]:
+        """What the online half of the offline-root ceremony works with."""
+        return self._settings, self._keys, self._chain
 
     def sign_crl(
         self,

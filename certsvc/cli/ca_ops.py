@@ -21,7 +21,8 @@ def check(cli: CliContext) -> None:
     lines = check_ca(services.adapter, services.crls, services.clock)
     width = max(len(line.name) for line in lines)
     for line in lines:
-        click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.name.ljust(width)}  {line.detail}")
+        mark = ("WARN" if line.warning else "ok  ") if line.ok else "FAIL"
+        click.echo(f"{mark}  {line.name.ljust(width)}  {line.detail}")
     if not all(line.ok for line in lines):
         raise SystemExit(CA_FAILURE)
 

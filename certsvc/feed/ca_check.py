@@ -17,6 +17,7 @@ from certsvc.domain.chain import check_chain
 from certsvc.errors import CAError, CertsvcError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.feed.crl_store import CRLFile
+from certsvc.feed.root_crl import freshness, imported_of
 from certsvc.storage.ca_ledger import recorded_cas
 
 
@@ -25,6 +26,13 @@ def check_ca(adapter: CAAdapter, crls: CRLPublisher, clock: Clock) -> list[Check
     lines = list(adapter.check())
     lines.append(probe("chain", lambda: check_chain(adapter.trust_chain(), clock.now())))
     lines.append(probe("crl", lambda: check_crls(adapter, crls)))
+    imported = imported_of(adapter)
+    if imported:
+        try:
+            files = crls.current()
+        except CertsvcError as exc:
+            return [*lines, CheckLine("root crl", False, str(exc))]
+        lines += freshness(files, imported, clock.now(), crls.rules.root_crl_warn_days)
     return lines
 
 
