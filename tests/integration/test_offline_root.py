@@ -141,21 +141,22 @@ def test_the_online_node_warns_before_the_root_crl_next_update_and_fails_after(
     assert warn.startswith("WARN  root crl  root CRL #1 (imported) expires")
     assert "in 29 days" in warn and "certsvc ca root-ceremony" in warn
     services = ceremony.services(clock)
-    left = _metric(services, "certsvc_root_crl_seconds_to_next_update")
+    api = TestClient(create_app(services))
+    left = _metric(api, "certsvc_root_crl_seconds_to_next_update")
     assert left == (next_update - clock.now()).total_seconds()
     clock.set(next_update + timedelta(hours=1))
     code, output = run(ceremony.online_config, clock, "ca", "check")
     assert code == 5
     assert "FAIL  root crl  root CRL #1 (imported) expired at" in output
     services.gateway.poll_once()
-    answer = TestClient(create_app(services)).get("/readyz")
+    answer = api.get("/readyz")
     assert answer.status_code == 503
     assert "CRL of root is past its nextUpdate" in answer.json()["detail"]
     services.close()
 
 
-def _metric(services: Services, name: str) -> float:
-    text = TestClient(create_app(services)).get("/metrics").text
+def _metric(api: TestClient, name: str) -> float:
+    text = api.get("/metrics").text
     samples = [
         sample.value
         for family in text_string_to_metric_families(text)
@@ -164,3 +165,55 @@ def _metric(services: Services, name: str) -> float:
     ]
     assert len(samples) == 1, text
     return samples[0]
+
+
+def test_a_renewed_root_crl_is_imported_alone_and_an_older_one_refused(
+    ceremony: Ceremony, clock: FixedClock, tmp_path: Path
+):
+    first = (ceremony.transfer / "root.crl").read_bytes()
+    clock.advance(timedelta(days=340))
+    renewal = tmp_path / "renewal"
+    code, output = run(ceremony.offline_config, clock, "ca", "root-ceremony", "--out", str(renewal))
+    assert code == 0, output
+    assert "opened the root CA" in output and "root CRL #2" in output
+    assert not (renewal / "issuing.pem").exists()
+    code, output = run(
+        ceremony.online_config, clock, "ca", "import-root", "--crl", str(renewal / "root.crl")
+    )
+    assert code == 0, output
+    assert "imported root CRL #2" in output
+    code, output = run(ceremony.online_config, clock, "ca", "check")
+    assert code == 0 and "ok    root crl  root CRL #2 (imported) valid until" in output
+    old = tmp_path / "old.crl"
+    old.write_bytes(first)
+    code, output = run(ceremony.online_config, clock, "ca", "import-root", "--crl", str(old))
+    assert code == 6
+    assert "the root CRL #1 is not newer than the served #2" in output
+
+
+def test_what_needs_the_root_key_or_another_root_is_refused(
+    ceremony: Ceremony, clock: FixedClock, tmp_path: Path
+):
+    code, output = run(ceremony.online_config, clock, "ca", "rollover")
+    assert code == 6
+    assert "the root key is offline" in output and "certsvc ca issuing-csr" in output
+    assert sorted(p.name for p in ceremony.online.rglob("*.key")) == ["issuing.key"]
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    stranger_config = write_config(stranger, f"sqlite:///{stranger / 'never.db'}")
+    code, output = run(stranger_config, clock, "ca", "root-ceremony", "--out", str(stranger / "o"))
+    assert code == 0, output
+    code, output = run(
+        ceremony.online_config, clock, "ca", "import-root", "--crl", str(stranger / "o/root.crl")
+    )
+    assert code == 6
+    assert "the root CRL is not signed by the root this database records" in output
+    bad = tmp_path / "bad.csr"
+    bad.write_text("not a request")
+    code, output = run(
+        ceremony.offline_config, clock, "ca", "root-ceremony", "--csr", str(bad), "--out",
+        str(tmp_path / "nothing"),
+    )  # fmt: skip
+    assert code == 6
+    assert "the issuing CA request is not a PEM CSR" in output
+    assert not (tmp_path / "nothing").exists()  # nothing half-written
