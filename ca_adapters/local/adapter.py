@@ -149,10 +149,15 @@ class LocalCA:
             authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
             note = f"recorded the CA in {self.directory} as the database's CA"
             return [*self._record(authorities), note]
-        notes = self._keys.prepare()
-        root = self._make_root()
-        authorities = {ROOT: root, ISSUING: self._make_issuing(root)}
-        notes += self._record(authorities)
+        try:
+            notes = self._keys.prepare()
+            root = self._make_root()
+            notes += self._record({ROOT: root, ISSUING: self._make_issuing(root)})
+        except Exception:
+            self._keys.undo()  # another node recorded its CA first (or this failed)
+            if self._chain.recorded():
+                raise identity.missing_key(self._chain.recorded(), ROOT, self._keys.where) from None
+            raise
         where = "" if self._settings.key_store == "file" else f", keys in {self._keys.where}"
         notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
         return notes
@@ -166,8 +171,12 @@ class LocalCA:
         previous = self._chain.active_issuing()
         number = len(self._chain.issuing()) + 1
         name = issuing_name(number)
-        authority = self._make_issuing(root, number)
-        self._record({name: authority})
+        try:
+            authority = self._make_issuing(root, number)
+            self._record({name: authority})
+        except Exception:
+            self._keys.undo()  # another node rolled over at the same moment
+            raise
         return [
             f"new issuing CA {name} (key id {identity.key_id(authority.certificate)}):"
             f" new certificates come from it; {previous} keeps signing its CRL until the"
