@@ -59,8 +59,8 @@ def test_rollover_through_the_cli_and_the_chain_file_carries_both_issuing_cas(
     assert code == 0, output
     lines = output.strip().splitlines()
     assert lines[0].startswith("new issuing CA issuing-2 (key id ")
-    assert "issuing keeps signing its CRL until the last certificate it issued expires" in (
-        lines[0]
+    assert (
+        "issuing keeps signing its CRL until the last certificate it issued expires" in (lines[0])
     )
     assert "certsvc ca show --pem" in lines[1]
 

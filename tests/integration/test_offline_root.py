@@ -106,6 +106,7 @@ def test_issuance_works_and_openssl_checks_the_imported_root_crl_and_the_issuing
     files = {crl.ca_name: crl for crl in services.crls.current()}
     imported = x509.load_pem_x509_crl((ceremony.transfer / "root.crl").read_bytes())
     assert files["root"].der == imported.public_bytes(serialization.Encoding.DER)  # served as is
+    assert imported.next_update_utc is not None
     assert (imported.next_update_utc - imported.last_update_utc).days == 365
     chain = tmp_path / "chain.pem"
     chain.write_bytes(
@@ -116,9 +117,11 @@ def test_issuance_works_and_openssl_checks_the_imported_root_crl_and_the_issuing
     bundle = tmp_path / "crls.pem"
     bundle.write_bytes(bundle_pem(list(files.values())))
     verify = ["openssl", "verify", "-crl_check_all", "-CAfile", str(chain), "-CRLfile", str(bundle)]
-    accepted = subprocess.run([*verify, str(good.cert)], capture_output=True, text=True)
+    accepted = subprocess.run(
+        [*verify, str(good.cert)], capture_output=True, text=True, check=False
+    )
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    refused = subprocess.run([*verify, str(bad.cert)], capture_output=True, text=True)
+    refused = subprocess.run([*verify, str(bad.cert)], capture_output=True, text=True, check=False)
     assert refused.returncode != 0
     assert "certificate revoked" in refused.stdout + refused.stderr
     services.close()
@@ -139,7 +142,8 @@ def test_the_online_node_warns_before_the_root_crl_next_update_and_fails_after(
     assert code == 0, output
     warn = next(line for line in output.splitlines() if "root crl" in line)
     assert warn.startswith("WARN  root crl  root CRL #1 (imported) expires")
-    assert "in 29 days" in warn and "certsvc ca root-ceremony" in warn
+    assert "in 29 days" in warn
+    assert "certsvc ca root-ceremony" in warn
     services = ceremony.services(clock)
     api = TestClient(create_app(services))
     left = _metric(api, "certsvc_root_crl_seconds_to_next_update")
@@ -175,7 +179,8 @@ def test_a_renewed_root_crl_is_imported_alone_and_an_older_one_refused(
     renewal = tmp_path / "renewal"
     code, output = run(ceremony.offline_config, clock, "ca", "root-ceremony", "--out", str(renewal))
     assert code == 0, output
-    assert "opened the root CA" in output and "root CRL #2" in output
+    assert "opened the root CA" in output
+    assert "root CRL #2" in output
     assert not (renewal / "issuing.pem").exists()
     code, output = run(
         ceremony.online_config, clock, "ca", "import-root", "--crl", str(renewal / "root.crl")
@@ -183,7 +188,8 @@ def test_a_renewed_root_crl_is_imported_alone_and_an_older_one_refused(
     assert code == 0, output
     assert "imported root CRL #2" in output
     code, output = run(ceremony.online_config, clock, "ca", "check")
-    assert code == 0 and "ok    root crl  root CRL #2 (imported) valid until" in output
+    assert code == 0
+    assert "ok    root crl  root CRL #2 (imported) valid until" in output
     old = tmp_path / "old.crl"
     old.write_bytes(first)
     code, output = run(ceremony.online_config, clock, "ca", "import-root", "--crl", str(old))
@@ -196,7 +202,8 @@ def test_what_needs_the_root_key_or_another_root_is_refused(
 ):
     code, output = run(ceremony.online_config, clock, "ca", "rollover")
     assert code == 6
-    assert "the root key is offline" in output and "certsvc ca issuing-csr" in output
+    assert "the root key is offline" in output
+    assert "certsvc ca issuing-csr" in output
     assert sorted(p.name for p in ceremony.online.rglob("*.key")) == ["issuing.key"]
     stranger = tmp_path / "stranger"
     stranger.mkdir()
