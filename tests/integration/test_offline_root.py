@@ -19,7 +19,8 @@ import pytest
 import structlog
 from click.testing import CliRunner
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -224,3 +225,43 @@ def test_what_needs_the_root_key_or_another_root_is_refused(
     assert code == 6
     assert "the issuing CA request is not a PEM CSR" in output
     assert not (tmp_path / "nothing").exists()  # nothing half-written
+
+
+def test_asking_twice_gives_the_same_request_and_a_foreign_certificate_is_refused(
+    tmp_path: Path, database_url: str, clock: FixedClock
+):
+    online, offline = tmp_path / "online", tmp_path / "offline"
+    for each in (online, offline):
+        each.mkdir()
+    online_config = write_config(online, database_url, OFFLINE)
+    offline_config = write_config(offline, f"sqlite:///{offline / 'never.db'}")
+    assert run(online_config, clock, "init")[0] == 0
+    first, second = tmp_path / "1.csr", tmp_path / "2.csr"
+    assert run(online_config, clock, "ca", "issuing-csr", "-o", str(first))[0] == 0
+    code, output = run(online_config, clock, "ca", "issuing-csr", "-o", str(second))
+    assert code == 0, output
+    assert "the issuing CA request made before" in output
+    assert first.read_bytes() == second.read_bytes()
+    assert sorted(p.name for p in online.rglob("*.key")) == ["issuing.key"]
+    other = tmp_path / "other.csr"
+    other.write_bytes(
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    out = tmp_path / "out"
+    code, output = run(
+        offline_config, clock, "ca", "root-ceremony", "--csr", str(other), "--out", str(out)
+    )
+    assert code == 0, output
+    code, output = run(
+        online_config, clock, "ca", "import-root",
+        "--root", str(out / "root.pem"), "--issuing", str(out / "issuing.pem"),
+        "--crl", str(out / "root.crl"),
+    )  # fmt: skip
+    assert code == 6
+    assert "the issuing CA certificate is not for the request in" in output
+    code, output = run(online_config, clock, "ca", "check")
+    assert code == 5
+    assert "offline root: no CA imported" in output
