@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -153,6 +154,15 @@ def test_the_online_node_warns_before_the_root_crl_next_update_and_fails_after(
     code, output = run(ceremony.online_config, clock, "ca", "check")
     assert code == 5
     assert "FAIL  root crl  root CRL #1 (imported) expired at" in output
+    chain = gateway_chain(services.adapter)
+    asked = ocsp.OCSPRequestBuilder().add_certificate(chain[0], chain[1], hashes.SHA256()).build()
+    answer = api.post(
+        "/ocsp",
+        content=asked.public_bytes(serialization.Encoding.DER),
+        headers={"Content-Type": "application/ocsp-request"},
+    )
+    unauthorized = ocsp.OCSPResponseStatus.UNAUTHORIZED
+    assert ocsp.load_der_ocsp_response(answer.content).response_status is unauthorized
     services.gateway.poll_once()
     answer = api.get("/readyz")
     assert answer.status_code == 503
