@@ -149,11 +149,15 @@ class LocalCA:
             authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
             note = f"recorded the CA in {self.directory} as the database's CA"
             return [*self._record(authorities), note]
+        made: dict[str, Authority] = {}
         try:
             notes = self._keys.prepare()
-            root = self._make_root()
-            notes += self._record({ROOT: root, ISSUING: self._make_issuing(root)})
+            made[ROOT] = self._make_root()
+            made[ISSUING] = self._make_issuing(made[ROOT])
+            notes += self._record(made)
         except Exception:
+            if self._chain.is_ours(ROOT, _certificate(made.get(ROOT))):
+                raise  # recorded: its keys are the database's CA now, never removed
             self._keys.undo()  # another node recorded its CA first (or this failed)
             if self._chain.recorded():
                 raise identity.missing_key(self._chain.recorded(), ROOT, self._keys.where) from None
@@ -171,12 +175,15 @@ class LocalCA:
         previous = self._chain.active_issuing()
         number = len(self._chain.issuing()) + 1
         name = issuing_name(number)
+        made: dict[str, Authority] = {}
         try:
-            authority = self._make_issuing(root, number)
-            self._record({name: authority})
+            made[name] = self._make_issuing(root, number)
+            self._record(made)
         except Exception:
-            self._keys.undo()  # another node rolled over at the same moment
+            if not self._chain.is_ours(name, _certificate(made.get(name))):
+                self._keys.undo()  # another node rolled over at the same moment
             raise
+        authority = made[name]
         return [
             f"new issuing CA {name} (key id {identity.key_id(authority.certificate)}):"
             f" new certificates come from it; {previous} keeps signing its CRL until the"
@@ -420,6 +427,10 @@ class LocalCA:
             status,
             (this_update, next_update),
         )
+
+
+def _certificate(authority: Authority | None) -> x509.Certificate | None:
+    return authority.certificate if authority is not None else None
 
 
 def _subject_name(request: IssueRequest) -> x509.Name:

@@ -72,3 +72,18 @@ def test_the_node_that_loses_the_race_leaves_no_key_files_behind(
     nodes[winner].open_ca()
     for node in nodes:
         node.close()
+
+
+def test_a_failure_after_the_ca_is_recorded_keeps_its_keys(
+    tmp_path: Path, database_url: str, clock: FixedClock
+):
+    """Recorded means the database's CA: its keys are never removed, whatever fails next."""
+    home = tmp_path / "node"
+    (home / "ca" / "issuing.pem").mkdir(parents=True)  # the certificate cannot be written
+    node = Services(make_settings(home, database_url), clock)
+    with pytest.raises(IsADirectoryError):
+        node.initialise()
+    assert [name for name, _ in recorded_rows(node)] == ["root", "issuing"]
+    assert sorted(p.name for p in (home / "ca").glob("*.key")) == ["issuing.key", "root.key"]
+    assert (home / "ca" / "passphrase").exists()
+    node.close()
