@@ -235,6 +235,15 @@ class CRLSigner(Protocol):
         """A full DER CRL for ``ca_name``; built in time linear in the entries."""
 
 
+@runtime_checkable
+class ImportedCRLs(Protocol):
+    """A CRL signer that holds some CA keys offline (an offline root): those CRLs are
+    signed elsewhere, imported, and served as they are."""
+
+    def imported_crls(self) -> Sequence[str]:
+        """The CAs whose CRL certsvc serves as imported (``certsvc ca import-root``)."""
+
+
 @dataclass(frozen=True)
 class MirroredCRL:
     """A revocation source that the CA publishes and certsvc mirrors (external CAs).

@@ -85,6 +85,7 @@ class CRLSettings(Section):
     validity_hours: int = Field(default=168, ge=1)
     refresh_before_hours: int = Field(default=96, ge=1)
     backdate_seconds: int = Field(default=300, ge=0)
+    root_crl_warn_days: int = Field(default=30, ge=1)
 
 
 class CASettings(Section):

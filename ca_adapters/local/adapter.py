@@ -28,7 +28,7 @@ from ca_adapters.base import (
     RevocationSource,
     RevokedEntry,
 )
-from ca_adapters.local import identity
+from ca_adapters.local import identity, offline
 from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.identity import ISSUING, ROOT
 from ca_adapters.local.keys import FileKeyStore, KeyStore, SigningKey
@@ -123,15 +123,26 @@ class LocalCA:
             for name in self.ca_names():
                 self._authority(name)
             return self._describe_urls()
+        if self._settings.offline_root:
+            return [str(offline.not_imported(self.directory))]
         if self._path(ROOT, "pem").exists():
             authorities = {name: self._from_files(name) for name in (ROOT, ISSUING)}
             note = f"recorded the CA in {self.directory} as the database's CA"
             return [*self._record(authorities), note, *self._describe_urls()]
         url_extensions.refuse_if_unusable(self._certificates)
-        notes = self._keys.prepare()
-        root = self._make_root()
-        authorities = {ROOT: root, ISSUING: self._make_issuing(root)}
-        notes += self._record(authorities)
+        made: dict[str, Authority] = {}
+        try:
+            notes = self._keys.prepare()
+            made[ROOT] = self._make_root()
+            made[ISSUING] = self._make_issuing(made[ROOT])
+            notes += self._record(made)
+        except Exception:
+            if self._chain.is_ours(ROOT, _certificate(made.get(ROOT))):
+                raise  # recorded: its keys are the database's CA now, never removed
+            self._keys.undo()  # another node recorded its CA first (or this failed)
+            if self._chain.recorded():
+                raise identity.missing_key(self._chain.recorded(), ROOT, self._keys.where) from None
+            raise
         where = "" if self._settings.key_store == "file" else f", keys in {self._keys.where}"
         notes.append(f"created a two-tier CA (root and issuing CA) in {self.directory}{where}")
         return [*notes, *self._describe_urls()]
@@ -142,13 +153,22 @@ class LocalCA:
     def rollover(self) -> list[str]:
         """A new issuing CA under the same root; the older ones keep signing their CRLs
         (and answering OCSP) until the last certificate each issued expires."""
+        if self._settings.offline_root:
+            raise offline.rollover_offline()
         url_extensions.refuse_if_unusable(self._certificates)
         root = self._authority(ROOT)
         previous = self._chain.active_issuing()
         number = len(self._chain.issuing()) + 1
         name = issuing_name(number)
-        authority = self._make_issuing(root, number)
-        self._record({name: authority})
+        made: dict[str, Authority] = {}
+        try:
+            made[name] = self._make_issuing(root, number)
+            self._record(made)
+        except Exception:
+            if not self._chain.is_ours(name, _certificate(made.get(name))):
+                self._keys.undo()  # another node rolled over at the same moment
+            raise
+        authority = made[name]
         return [
             f"new issuing CA {name} (key id {identity.key_id(authority.certificate)}):"
             f" new certificates come from it; {previous} keeps signing its CRL until the"
@@ -232,12 +252,16 @@ class LocalCA:
     def _open(self, name: str) -> Authority:
         """Open the key of a recorded CA; refuse a missing or mismatching one (one line)."""
         recorded, found = self._chain.recorded(), self._chain.find(name)
+        if found is None and self._settings.offline_root:
+            raise offline.not_imported(self.directory)
         if found is None:
             raise ConfigError(f"local CA not initialised in {self.directory}: run 'certsvc init'")
         certificate = identity.certificate_of(found)
         local = self._path(name, "pem")
         if local.exists() and local.read_bytes().strip() != found.certificate_pem.strip():
             raise identity.mismatch(recorded, name, str(self.directory))
+        if name == ROOT and self._settings.offline_root:
+            return Authority(certificate, offline.OfflineRootKey.of(certificate))
         key = self._keys.open(name, certificate)
         if key is None:
             raise identity.missing_key(recorded, name, self._keys.where)
@@ -342,6 +366,14 @@ class LocalCA:
     def ca_names(self) -> Sequence[str]:
         return self._chain.ca_names()
 
+    def imported_crls(self) -> Sequence[str]:
+        """An offline root's CRL is imported from the ceremony and served as is."""
+        return (ROOT,) if self._settings.offline_root else ()
+
+    def custody(self) -> tuple[LocalOptions, KeyStore, identity.RecordedChain]:
+        """What the online half of the offline-root ceremony works with."""
+        return self._settings, self._keys, self._chain
+
     def sign_crl(
         self,
         ca_name: str,
@@ -392,3 +424,7 @@ class LocalCA:
             status,
             (this_update, next_update),
         )
+
+
+def _certificate(authority: Authority | None) -> x509.Certificate | None:
+    return authority.certificate if authority is not None else None

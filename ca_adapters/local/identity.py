@@ -98,6 +98,11 @@ class RecordedChain:
         if any(mine.get(each.ca_name, each.key_id) != each.key_id for each in recorded):
             raise mismatch(recorded, cas[0].ca_name, where)
 
+    def is_ours(self, ca_name: str, made: x509.Certificate | None) -> bool:
+        """Whether the database records ``made`` (this node's new CA) as ``ca_name``."""
+        found = self.find(ca_name)
+        return made is not None and found is not None and found.key_id == key_id(made)
+
     def find(self, ca_name: str) -> CAIdentity | None:
         return next((each for each in self.recorded() if each.ca_name == ca_name), None)
 

@@ -41,6 +41,10 @@ class KeyStore(Protocol):
         :raises ConfigError: a key is there but cannot be opened (passphrase, PIN, token).
         """
 
+    def undo(self) -> None:
+        """Remove every key (and generated passphrase) this store made in this process:
+        a node that lost the race to record its CA leaves nothing of it behind."""
+
 
 def generate_key(algorithm: str) -> SigningKey:
     """A new key for ``ecdsa-p256``, ``ecdsa-p384``, ``rsa-2048`` ... ``rsa-4096``."""
@@ -126,17 +130,26 @@ class FileKeyStore:
         self.directory = directory
         self.where = f"key files in {directory}"
         self._passphrase = Passphrase(settings, directory, home)
+        self._created: list[Path] = []
 
     def prepare(self) -> list[str]:
         generated = self._passphrase.create_default()
         if generated is None:
             return []
+        self._created.append(generated)
         return [f"generated a CA key passphrase into {generated} (mode 0600)"]
 
     def generate(self, ca_name: str, algorithm: str) -> SigningKey:
         key = generate_key(algorithm)
-        save_key(self.directory / f"{ca_name}.key", key, self._passphrase.read())
+        path = self.directory / f"{ca_name}.key"
+        self._created.append(path)
+        save_key(path, key, self._passphrase.read())
         return key
+
+    def undo(self) -> None:
+        for path in reversed(self._created):
+            path.unlink(missing_ok=True)
+        self._created.clear()
 
     def open(self, ca_name: str, certificate: x509.Certificate) -> SigningKey | None:
         path = self.directory / f"{ca_name}.key"

@@ -23,6 +23,7 @@ class LocalOptions(BaseModel):
     pkcs11_module: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so
     token_label: str = ""
     pin_file: str = ""  # empty: the PIN comes from CERTSVC_PKCS11_PIN
+    offline_root: bool = False  # the root key is on an offline box (certsvc ca root-ceremony)
 
     @model_validator(mode="after")
     def _token_named(self) -> Self:

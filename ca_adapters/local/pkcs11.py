@@ -153,6 +153,7 @@ class Pkcs11KeyStore:
         self._settings = settings
         self._token = Token(settings, home)
         self.where = f"PKCS#11 token {settings.token_label!r}"
+        self._created: list[Any] = []
 
     def prepare(self) -> list[str]:
         self._token.session()
@@ -180,7 +181,15 @@ class Pkcs11KeyStore:
             key_id = x509.SubjectKeyIdentifier.from_public_key(loaded).digest
             public[Attribute.ID] = key_id
             private[Attribute.ID] = key_id
+            self._created += [public, private]
         return TokenKey(self._token, private, loaded)
+
+    def undo(self) -> None:
+        """Destroy the token objects this process made (a lost race leaves none behind)."""
+        with self._token.lock:
+            for each in reversed(self._created):
+                each.destroy()
+        self._created.clear()
 
     def open(self, ca_name: str, certificate: x509.Certificate) -> TokenKey | None:
         """The token's key whose CKA_ID is the certificate's SKI and whose public key matches."""

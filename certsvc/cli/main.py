@@ -17,6 +17,7 @@ from certsvc.cli import (
     audit,
     backup,
     ca,
+    ca_keys,
     ca_ops,
     cert,
     demo,
@@ -115,6 +116,8 @@ def _register() -> None:
     for command in (*commands, *operations, operator.operator, scheduler, *gateway_commands):
         main.add_command(command)
     ca.ca.add_command(ca_ops.check)
+    for ceremony_command in (ca_keys.issuing_csr, ca_keys.root_ceremony, ca_keys.import_root):
+        ca.ca.add_command(ceremony_command)
 
 
 _register()

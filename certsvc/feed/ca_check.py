@@ -17,6 +17,7 @@ from certsvc.domain.chain import check_chain
 from certsvc.errors import CertsvcError
 from certsvc.feed.crl import CRLPublisher
 from certsvc.feed.crl_store import CRLFile
+from certsvc.feed.root_crl import freshness, imported_of
 from certsvc.storage.ca_ledger import recorded_cas
 
 NO_CRL_URL_YET = (
@@ -34,6 +35,13 @@ def check_ca(adapter: CAAdapter, crls: CRLPublisher, clock: Clock) -> list[Check
     except CertsvcError as exc:
         lines.append(CheckLine("chain", False, str(exc)))
     lines.append(_crl_line(adapter, crls))
+    imported = imported_of(adapter)
+    if imported:
+        try:
+            files = crls.current()
+        except CertsvcError as exc:
+            return [*lines, CheckLine("root crl", False, str(exc))]
+        lines += freshness(files, imported, clock.now(), crls.rules.root_crl_warn_days)
     return lines
 
 

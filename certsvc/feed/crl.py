@@ -26,6 +26,7 @@ from certsvc.domain.policy import RevocationReason
 from certsvc.errors import ConfigError
 from certsvc.feed.crl_mirror import CRLMirror
 from certsvc.feed.crl_store import CRLFile, as_file, latest
+from certsvc.feed.root_crl import imported_names, served_as_imported
 from certsvc.storage.db import SessionFactory, transaction
 from certsvc.storage.models import Certificate, PublishedCRL
 
@@ -82,7 +83,11 @@ def current(
 ) -> list[CRLFile]:
     """Every CA's CRL, publishing a new one where the stored one is due."""
     files = []
+    imported = imported_names(signer)
     for ca_name in signer.ca_names():
+        if ca_name in imported:  # signed offline: served as imported, never re-signed
+            files.append(served_as_imported(session, ca_name))
+            continue
         stored = latest(session, ca_name)
         if stored is None or needs_refresh(session, stored, now, rules):
             files.append(publish(session, signer, ca_name, now, rules))
@@ -199,7 +204,10 @@ class CRLPublisher:
         signer = self.signer()
         with transaction(self.sessions) as session:
             files = []
+            imported = imported_names(signer)
             for ca_name in signer.ca_names():
+                if ca_name in imported:
+                    continue
                 stored = latest(session, ca_name)
                 floor = max((stored.number if stored else 0) + gap, above + 1)
                 files.append(publish(session, signer, ca_name, self.clock.now(), self.rules, floor))

@@ -24,6 +24,7 @@ from certsvc.clock import Clock
 from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
+from certsvc.feed.root_crl import imported_names
 from certsvc.storage.db import SessionFactory
 from certsvc.storage.models import Certificate
 
@@ -83,7 +84,7 @@ class OCSPResponder:
         if self.signer is None:
             return _failure(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         ca_name = self._issuer(self.signer, request, algorithm)
-        if ca_name is None:
+        if ca_name is None or ca_name in imported_names(self.signer):  # an offline root's key
             return _failure(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         status = self._status(self.signer, ca_name, request.serial_number)
         this_update = self.clock.now().replace(microsecond=0)

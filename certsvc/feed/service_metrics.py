@@ -110,10 +110,17 @@ class ServiceCollector(Collector):
     def _crls(self, stats: ServiceStats, now: datetime) -> Iterator[Metric]:
         age = _gauge("crl_age_seconds", "seconds since the newest CRL's thisUpdate", ["ca"])
         left = _gauge("crl_seconds_to_next_update", "seconds until nextUpdate (<0: stale)", ["ca"])
+        root = _gauge(
+            "root_crl_seconds_to_next_update",
+            "the root CRL's (an offline root's"
+            " is imported: renew it in the ceremony before this reaches 0)",
+        )
         for crl in stats.crls:
             age.add_metric([crl.ca_name], (now - crl.this_update).total_seconds())
             left.add_metric([crl.ca_name], (crl.next_update - now).total_seconds())
-        yield from (age, left)
+            if crl.ca_name == "root":
+                root.add_metric([], (crl.next_update - now).total_seconds())
+        yield from (age, left, root)
 
     def _jobs(self, stats: ServiceStats) -> Iterator[Metric]:
         last = _gauge("job_last_run_timestamp_seconds", "end of the last run", ["job"])

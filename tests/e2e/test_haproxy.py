@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from certsvc.agent.configs import GatewayOptions, haproxy_config
 from certsvc.agent.layout import GatewayFiles
@@ -18,7 +20,6 @@ from certsvc.agent.targets import FeedUpdate, HAProxyGateway
 from certsvc.agent.verify import VerifiedCRLs
 from certsvc.clock import SystemClock
 from certsvc.errors import GatewayError
-from certsvc.feed.crl import bundle_pem
 from tests.e2e.conftest import Stack, curl_status, free_port, needs_curl, needs_haproxy, wait_until
 from tests.tls import write_server_identity
 
@@ -35,19 +36,27 @@ class HAProxyUnderTest:
         return curl_status(self.port, client, "/healthz")
 
 
-@pytest.fixture(scope="module")
-def haproxy(stack: Stack) -> Iterator[HAProxyUnderTest]:
-    """HAProxy started on the operator's first files (chain, `certsvc crl -o`, empty ACL)."""
-    directory = stack.directory / "haproxy"
+def served_bundle(stack: Stack) -> bytes:
+    """The CRL bundle as certsvc serves it (its refresher publishes; the test never races it)."""
+    answers: list[requests.Response] = []
+
+    def served() -> bool:
+        answers.append(requests.get(f"{stack.url}/crl/bundle.pem", timeout=5))
+        return answers[-1].status_code == 200
+
+    wait_until(served, "certsvc's CRL bundle")
+    return answers[-1].content
+
+
+@contextmanager
+def running_haproxy(stack: Stack, name: str, acl: str = "") -> Iterator[HAProxyUnderTest]:
+    """HAProxy started on the operator's first files (chain, `certsvc crl -o`, the ACL)."""
+    directory = stack.directory / name
     directory.mkdir()
     files = GatewayFiles(directory)
     files.chain.write_bytes(stack.chain_pem())
-    # the CRLs the running certsvc serves (as `certsvc crl -o` writes them): publishing
-    # here beside its own first round would race it for the same CRL number
-    served = stack.services.gateway.crls.served
-    wait_until(lambda: bool(served()), "certsvc's first CRLs")
-    files.crl_bundle.write_bytes(bundle_pem(list(served())))
-    files.haproxy_acl.write_text("")
+    files.crl_bundle.write_bytes(served_bundle(stack))
+    files.haproxy_acl.write_text(acl)
     write_server_identity(directory)
     port = free_port()
     options = GatewayOptions(
@@ -74,6 +83,13 @@ def haproxy(stack: Stack) -> Iterator[HAProxyUnderTest]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def haproxy(stack: Stack) -> Iterator[HAProxyUnderTest]:
+    """HAProxy started with an empty ACL: nobody is allowed before the agent's first run."""
+    with running_haproxy(stack, "haproxy") as started:
+        yield started
 
 
 def _answers(gateway: HAProxyGateway) -> bool:

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
+from ca_adapters.local.options import LocalOptions
 from certsvc.api.app import create_app
 from certsvc.app import Services
 from certsvc.clock import FixedClock
@@ -37,6 +38,7 @@ from tests.keys import make_csr
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN, SO_PIN, LABEL = "1234", "12345678", "certsvc"
 pkcs11 = pytest.importorskip("pkcs11")
+token_store = pytest.importorskip("ca_adapters.local.pkcs11")
 pytestmark = pytest.mark.skipif(
     not Path(MODULE).exists()
     or not (shutil.which("softhsm2-util") and shutil.which("pkcs11-tool")),
@@ -245,3 +247,24 @@ def test_the_pin_from_a_file_and_a_missing_or_wrong_pin(
     made = certsvc_init(config, None)
     assert made.returncode == 0, made.stderr
     assert f"keys in PKCS#11 token '{LABEL}'" in made.stdout
+
+
+def test_undo_destroys_the_token_keys_this_process_made(token: str, pin: str, tmp_path: Path):
+    """What a node losing the init race runs (tests/integration/test_ca_init_race.py
+    races two file nodes; two token sessions of one process cannot generate at once)."""
+    name = f"undo-{tmp_path.name}"
+    store = token_store.Pkcs11KeyStore(LocalOptions.model_validate(hsm_table(name)), tmp_path)
+    store.prepare()
+    store.generate("root", "ecdsa-p256")
+    store.generate("issuing", "ecdsa-p256")
+    assert _labels(name) == [f"{name} issuing", f"{name} root"]
+    store.undo()
+    assert _labels(name) == []
+
+
+def _labels(prefix: str) -> list[str]:
+    session = pkcs11.lib(MODULE).get_token(token_label=LABEL).open()
+    with session:
+        found = session.get_objects({pkcs11.Attribute.CLASS: pkcs11.ObjectClass.PRIVATE_KEY})
+        labels = [str(key[pkcs11.Attribute.LABEL]) for key in found]
+    return sorted(label for label in labels if label.startswith(prefix))
