@@ -24,6 +24,7 @@ from certsvc.errors import (
     MaintenanceWindow,
     NotFound,
     PermissionDenied,
+    StillPending,
 )
 from certsvc.logging import get_logger
 
@@ -106,4 +107,6 @@ def _headers(error: CertsvcError) -> dict[str, str] | None:
         return {"Retry-After": error.ends_at.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     if isinstance(error, AuthenticationFailed):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, StillPending):
+        return {"Retry-After": str(error.retry_after_seconds)}
     return None

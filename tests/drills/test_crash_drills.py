@@ -233,7 +233,9 @@ def settle(drill: Drill) -> int:
     drill.fake.faults = type(drill.fake.faults)()
     services = drill.services()
     try:
-        for rounds in range(1, SETTLE_ROUNDS + 1):
+        rounds = 0
+        while rounds < SETTLE_ROUNDS:
+            rounds += 1
             result = services.lifecycle.reconcile(DRILL, older_than=timedelta(0))
             if not result.failed and pending_rows(services) == 0:
                 break
