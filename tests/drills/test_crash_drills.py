@@ -35,7 +35,7 @@ from certsvc.cli.main import main
 from certsvc.clock import FixedClock, SystemClock
 from certsvc.config import load_settings
 from certsvc.domain.certificates import CertState
-from certsvc.domain.fingerprints import public_key_sha256
+from certsvc.domain.fingerprints import format_serial, public_key_sha256
 from certsvc.domain.policy import load_csr
 from certsvc.storage.models import Certificate
 from tests.fakes.globalsign import FakeGlobalSign
@@ -258,10 +258,11 @@ def pending_rows(services: Services) -> int:
 
 
 def ca_view(drill: Drill) -> dict[str, tuple[str, str | None, str]]:
-    """serial -> (state, reason, key hash) as the CA has it."""
+    """serial -> (state, reason, key hash) as the CA has it, the serial spelt as certsvc
+    stores it (whole bytes: one in sixteen serials has a leading zero digit)."""
     with drill.fake.ca.lock:
         return {
-            f"{serial:X}": (record.status.lower(), record.reason, record.spki_sha256)
+            format_serial(serial): (record.status.lower(), record.reason, record.spki_sha256)
             for serial, record in drill.fake.ca.records.items()
         }
 
