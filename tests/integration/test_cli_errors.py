@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
 from click.testing import CliRunner
 
 from certsvc.cli.main import main
@@ -12,7 +13,10 @@ from certsvc.cli.main import main
 def run(tmp_path: Path, url: str, *args: str) -> tuple[int, str]:
     config = tmp_path / "certsvc.toml"
     config.write_text(f'home = "{tmp_path / "home"}"\n[database]\nurl = "{url}"\n')
-    result = CliRunner().invoke(main, ["--config", str(config), *args])
+    try:
+        result = CliRunner().invoke(main, ["--config", str(config), *args])
+    finally:
+        structlog.reset_defaults()  # the CLI configured process-wide logging; undo it
     return result.exit_code, result.output
 
 
