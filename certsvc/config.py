@@ -215,6 +215,7 @@ class GatewaySettings(Section):
     crl_max_age_seconds: int = Field(default=300, ge=0)
     changes_keep_days: int = Field(default=30, ge=1)
     ocsp_validity_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    max_view_age_seconds: float = Field(default=10, gt=0)
     require_token: bool = True  # false: allowlist, changes and check open (loopback only)
 
 

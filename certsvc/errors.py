@@ -70,6 +70,15 @@ class Conflict(CertsvcError):
         self.serial = serial
 
 
+class StillPending(Conflict):
+    """A request that clashes with one still running or still pending: not final, so an
+    ``Idempotency-Key`` answered with it is given back; ``Retry-After`` says when to try."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
 class MaintenanceWindow(CertsvcError):
     """Changes are refused until ``ends_at`` (the end of the maintenance window)."""
 

@@ -50,7 +50,7 @@ class OperatorInfo:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InputError(f"invalid operator name {name!r} (1-64 letters, digits, '._@-')", "name")
     return name
 

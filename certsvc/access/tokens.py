@@ -77,7 +77,7 @@ class Tokens:
         """A new token's secret; the only time it exists outside the caller's hands."""
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}", "role")
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise InputError(f"invalid token name {name!r} (1-64 letters, digits, '._@-')")
         if (role == "tenant-admin") != (company_number is not None):
             raise InputError("--company is required for tenant-admin and only for it", "company")

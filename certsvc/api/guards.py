@@ -18,7 +18,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from certsvc.access.idempotency import IdempotencyStore, StoredAnswer
+from certsvc.access.idempotency import (
+    REQUEST_KEY,
+    IdempotencyStore,
+    StoredAnswer,
+    request_key_of,
+)
 from certsvc.access.tokens import Tokens
 from certsvc.api.problems import for_error, problem
 from certsvc.errors import CertsvcError, InputError
@@ -114,12 +119,15 @@ class RequestGuard:
             await _send_stored(stored, send)
             return
         capture = _Capture(send)
+        named = REQUEST_KEY.set(request_key_of(token, key))
         try:
             await self.app(scope, receive, capture.send)
         except BaseException:
             await run_in_threadpool(store.abandon, token, key)
             raise
-        if capture.status >= 500 or capture.status in (401, 403):
+        finally:
+            REQUEST_KEY.reset(named)
+        if capture.status >= 500 or capture.status in (401, 403) or capture.retry_later:
             await run_in_threadpool(store.abandon, token, key)
             return
         kept = None if capture.secret else capture.body
@@ -183,6 +191,8 @@ class _Capture:
         self.status = 500
         self.content_type: str | None = None
         self.secret = False
+        self.retry_later = False
+        """An answer with Retry-After is not final: the key is given back."""
         self.chunks: list[bytes] = []
 
     @property
@@ -195,6 +205,7 @@ class _Capture:
             headers = Headers(raw=message.get("headers", []))
             self.content_type = headers.get("content-type")
             self.secret = "no-store" in headers.get("cache-control", "")
+            self.retry_later = "retry-after" in headers
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
         await self._send(message)

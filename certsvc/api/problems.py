@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from certsvc.errors import (
@@ -24,6 +25,7 @@ from certsvc.errors import (
     MaintenanceWindow,
     NotFound,
     PermissionDenied,
+    StillPending,
 )
 from certsvc.logging import get_logger
 
@@ -92,6 +94,10 @@ def install(app: FastAPI) -> None:
         return problem(422, "invalid-input", detail, errors=errors)
 
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        if database_down(error):
+            log.error("database.unavailable", path=request.url.path, error=type(error).__name__)
+            detail = "the database is unreachable; retry shortly"
+            return problem(503, "database-unavailable", detail, {"Retry-After": "5"})
         log.error("unhandled error", path=request.url.path, error=type(error).__name__)
         return problem(500, "internal-error", "internal error; see the server log")
 
@@ -101,9 +107,19 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
+def database_down(error: BaseException) -> bool:
+    """A database that cannot be reached (connection refused or cut, a file that cannot
+    be opened) is an outage the client may retry (503), not a bug of ours (500)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
 def _headers(error: CertsvcError) -> dict[str, str] | None:
     if isinstance(error, MaintenanceWindow):
         return {"Retry-After": error.ends_at.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     if isinstance(error, AuthenticationFailed):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, StillPending):
+        return {"Retry-After": str(error.retry_after_seconds)}
     return None

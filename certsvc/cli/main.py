@@ -2,7 +2,8 @@
 
 Every ``CertsvcError`` becomes one line on stderr and a non-zero exit code, so scripts
 can tell bad input (2) from unknown objects (3), conflicts (4), CA trouble (5) and
-configuration problems (6).
+configuration problems (6): a database that refuses connections or has no schema yet
+(`certsvc init` not run) is one of those, not a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from certsvc import __version__
 from certsvc.cli import (
@@ -71,6 +73,25 @@ class CertsvcGroup(click.Group):
         except CertsvcError as error:
             click.echo(f"certsvc: error: {error}", err=True)
             sys.exit(exit_code_for(error))
+        except DBAPIError as error:
+            message = database_problem(error)
+            if message is None:
+                raise
+            click.echo(f"certsvc: error: {message}", err=True)
+            sys.exit(6)
+
+
+def database_problem(error: DBAPIError) -> str | None:
+    """A database that refuses connections or has no schema yet is a configuration
+    problem of the host (one line, exit 6), not a crash with a traceback."""
+    text = str(error.orig)
+    missing = isinstance(error, ProgrammingError) and "does not exist" in text
+    if missing or "no such table" in text:
+        return "the database is not initialised: run `certsvc init`"
+    if isinstance(error, (OperationalError, InterfaceError)):
+        first = text.strip().splitlines()[0] if text.strip() else type(error.orig).__name__
+        return f"cannot reach the database: {first}"
+    return None
 
 
 @click.group(cls=CertsvcGroup)

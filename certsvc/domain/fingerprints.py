@@ -29,7 +29,7 @@ def format_serial(serial: int) -> str:
 def parse_serial(text: str) -> int:
     """Parse a serial as a user may type it; refuse anything that is not one."""
     cleaned = text.strip()
-    if not _SERIAL_INPUT.match(cleaned) or not cleaned.replace(":", "").removeprefix("0x"):
+    if not _SERIAL_INPUT.fullmatch(cleaned) or not cleaned.replace(":", "").removeprefix("0x"):
         raise InputError(f"not a certificate serial (hex digits expected): {text!r}", "serial")
     value = int(cleaned.replace(":", "").removeprefix("0x"), 16)
     if value <= 0 or value.bit_length() > MAX_SERIAL_BITS:

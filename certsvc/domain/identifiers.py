@@ -17,7 +17,7 @@ MAX_NAME = 200
 
 
 def company_number(value: str) -> str:
-    if not _COMPANY_NUMBER.match(value):
+    if not _COMPANY_NUMBER.fullmatch(value):
         raise InputError(
             f"invalid company number {value!r} (1-32 letters, digits, '-')", "company_number"
         )
@@ -25,13 +25,13 @@ def company_number(value: str) -> str:
 
 
 def user_id(value: str) -> str:
-    if not _USER_ID.match(value):
+    if not _USER_ID.fullmatch(value):
         raise InputError(f"invalid user ID {value!r} (1-64 letters, digits, '._@+-')", "user_id")
     return value
 
 
 def email(value: str, field: str = "email") -> str:
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise InputError(f"invalid e-mail address {value!r}", field)
     return value
 

@@ -22,6 +22,7 @@ from certsvc.errors import InputError
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 MAX_CSR_BYTES = 16 * 1024
+RSA_EXPONENT = 65537
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384"}
 
 
@@ -113,6 +114,11 @@ def check_public_key(key: object, rules: KeyPolicySettings) -> PublicKey:
         if key.key_size < rules.rsa_min_bits:
             raise InputError(
                 f"weak key: RSA {key.key_size} bits (at least {rules.rsa_min_bits})", "csr"
+            )
+        exponent = key.public_numbers().e
+        if exponent != RSA_EXPONENT:  # small exponents invite padding attacks
+            raise InputError(
+                f"key refused: RSA public exponent {exponent} (only {RSA_EXPONENT})", "csr"
             )
         return key
     if isinstance(key, ec.EllipticCurvePublicKey):

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote
 
 from cryptography import x509
 
-from certsvc.clock import Clock
+from certsvc.clock import Clock, SystemTimer, Timer
 from certsvc.domain.fingerprints import sha256_hex
 from certsvc.errors import InputError
 from certsvc.feed.allowlist import AllowlistIndex, Entry, serial_key
@@ -54,12 +54,27 @@ def _certificate_sha256(escaped: str) -> str:
 
 
 class Checker:
-    """Decides 204 (allowed), 403 (not allowed), 400 (no or bad identity), 503 (loading)."""
+    """Decides 204 (allowed), 403 (not allowed), 400 (no or bad identity), 503 (loading, or
+    a view of the feed older than ``[gateway] max_view_age_seconds``: the database is cut
+    off, and a revocation made meanwhile must not be admitted)."""
 
-    def __init__(self, index: AllowlistIndex, clock: Clock, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self, index: AllowlistIndex, clock: Clock, metrics: GatewayMetrics, max_age: float
+    ) -> None:
         self.index = index
         self.clock = clock
         self.counters = metrics.check_result
+        self.max_age = max_age
+        self.timer: Timer = SystemTimer()
+        """Elapsed time, not the domain clock: a view is as old as the real time since the
+        last read (a clock set forward in a test, or an NTP step, does not age it)."""
+        self.fresh_until = 0.0
+        """``timer`` reading past which this instance's view of the feed is too old to
+        admit anyone: moved on by every poll that read the database (``viewed``)."""
+
+    def viewed(self) -> None:
+        """The feed was just read from the database: the view is fresh for ``max_age``."""
+        self.fresh_until = self.timer.monotonic() + self.max_age
 
     def decide(self, headers: Iterable[tuple[bytes, bytes]], query: bytes) -> tuple[int, str]:
         """The status and a short reason, from raw ASGI headers and query string."""
@@ -76,6 +91,9 @@ class Checker:
         if not identified:
             self.counters["bad_request"].inc()
             return BAD_REQUEST, NO_IDENTITY
+        if self.timer.monotonic() > self.fresh_until:
+            self.counters["stale"].inc()
+            return NOT_READY, f"the allowlist was last read over {self.max_age:g} s ago"
         if self.index.allowed(entry, self.clock.now().timestamp()):
             self.counters["allowed"].inc()
             return ALLOWED, ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-CHECK_RESULTS = ("allowed", "denied", "bad_request", "unauthorized")
+CHECK_RESULTS = ("allowed", "denied", "bad_request", "unauthorized", "stale")
 
 
 class GatewayMetrics:

@@ -59,7 +59,8 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.allowlist = AllowlistIndex()
         self.exports = Exports(self.allowlist)
-        self.checker = Checker(self.allowlist, clock, self.metrics)
+        max_age = settings.gateway.max_view_age_seconds
+        self.checker = Checker(self.allowlist, clock, self.metrics, max_age)
         self.access = FeedAccess(settings.gateway.require_token)
         self._last_poll = time.monotonic()
         self._next_prune = 0.0
@@ -87,6 +88,7 @@ class Gateway:
         with self.sessions() as session:
             self.access.load(session)  # first: the allowlist is never served before its tokens
             applied = self.allowlist.follow(session)
+        self.checker.viewed()
         self.access.record_use(self.sessions, self.clock.now())
         self._last_poll = time.monotonic()
         if applied:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ca_adapters.base import CAAdapter, IssuedCertificate, IssueRequest, SubjectInfo
 from certsvc import audit
+from certsvc.access.idempotency import REQUEST_KEY
 from certsvc.audit import Actor
 from certsvc.clock import Clock, local_text
 from certsvc.config import Settings
@@ -238,7 +239,7 @@ class Lifecycle:
             timedelta(seconds=self.settings.crl.backdate_seconds),
         )
         return IssueRequest(
-            str(uuid.uuid4()),
+            REQUEST_KEY.get() or str(uuid.uuid4()),  # a retried API request keeps its name
             subject,
             prepared.public_key,
             prepared.csr_pem,

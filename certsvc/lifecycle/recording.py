@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ca_adapters.base import IssuedCertificate, IssueRequest
@@ -17,7 +17,7 @@ from certsvc.audit import Actor
 from certsvc.domain.certificates import CertState, Issuance, IssuedRecord, RevokeOld
 from certsvc.domain.fingerprints import public_key_sha256
 from certsvc.domain.policy import RevocationReason
-from certsvc.errors import CAError, Conflict
+from certsvc.errors import CAError, Conflict, StillPending
 from certsvc.feed.version import record_change
 from certsvc.lifecycle import effects, revocations
 from certsvc.lifecycle import server_keys as delivery
@@ -27,8 +27,11 @@ from certsvc.lifecycle.pickup_links import LinkTarget, create_link
 from certsvc.lifecycle.views import CertificateView, issued_view
 from certsvc.storage import certificates as records
 from certsvc.storage.db import SessionFactory, transaction
-from certsvc.storage.models import Certificate, PendingRequest
+from certsvc.storage.models import Certificate, PendingRequest, Subscriber
 
+PENDING_RETRY_SECONDS = 900
+"""Retry-After for a request refused because its key is pending: the default age at
+which ``certsvc reconcile`` (and the nightly run) settle a pending row."""
 Recorded = tuple[Issuance, CertificateView]
 """What was written for an issued certificate, and how it is shown."""
 
@@ -44,13 +47,16 @@ def store_request(
     subscriber = order.subscriber
     if not subscriber.needs_certificate:
         raise Conflict(f"subscriber {subscriber.user_id} is registered without a certificate")
-    digest = public_key_sha256(request.public_key)
-    records.refuse_key_reuse(session, digest, subscriber.id, parts.clock.now())
+    key_hash = public_key_sha256(request.public_key)
+    records.refuse_key_reuse(session, key_hash, subscriber.id, parts.clock.now())
+    refuse_done_request(session, request.request_key)
+    if issuance is None:
+        refuse_pending_key(session, subscriber.id, key_hash)
     row = records.RequestRow(
         subscriber_id=subscriber.id,
         request_key=request.request_key,
         requested_at=request.requested_at,
-        public_key_sha256=digest,
+        public_key_sha256=key_hash,
         adapter=parts.adapter.name,
         email=subscriber.email,
     )
@@ -59,6 +65,45 @@ def store_request(
         old = order.predecessor
         records.claim_predecessor(session, old.id, old.serial, row_id)
     return row_id
+
+
+def refuse_done_request(session: Session, request_key: str) -> None:
+    """A request run again (an ``Idempotency-Key`` whose first run was cut off) finds the
+    certificate row of its first run: pending is settled by ``reconcile``, anything else
+    was done, and asking the CA again would double the certificate."""
+    row = session.execute(
+        select(Certificate.id, Certificate.state, Certificate.serial).where(
+            Certificate.request_key == request_key
+        )
+    ).first()
+    if row is None:
+        return
+    if row.state is CertState.PENDING:
+        raise StillPending(
+            f"this request is still pending at the CA (request {row.id}); "
+            "`certsvc reconcile` settles it, retry after that",
+            PENDING_RETRY_SECONDS,
+        )
+    raise Conflict(f"this request was already done: certificate {row.serial}", row.serial)
+
+
+def refuse_pending_key(session: Session, subscriber_id: int, key_hash: str) -> None:
+    """A second request for a key whose first request is still pending could double the
+    certificate (the CA may have issued the first): refuse it until ``reconcile`` (or the
+    first call) settles that row. The subscriber row is locked first, so two such
+    requests cannot both pass (PostgreSQL; SQLite serialises its writers)."""
+    session.execute(select(Subscriber.id).where(Subscriber.id == subscriber_id).with_for_update())
+    pending = session.scalar(
+        select(Certificate.id).where(
+            Certificate.public_key_sha256 == key_hash, Certificate.state == CertState.PENDING
+        )
+    )
+    if pending is not None:
+        raise StillPending(
+            f"a request for this public key is still pending (request {pending}); "
+            "it is settled by its own call or by `certsvc reconcile`, retry after that",
+            PENDING_RETRY_SECONDS,
+        )
 
 
 def finish(

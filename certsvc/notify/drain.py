@@ -12,6 +12,7 @@ once it is older than ``give_up_after_hours``. Every time comes from the injecte
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -208,6 +209,7 @@ class OutboxDrainer:
             outcome = "failed"
         if outcome == "sent":
             row.status, row.sent_at = SENT, now
+            row.payload = without_secrets(row.payload)
             report.sent += 1
         elif outcome == "retry":
             row.next_attempt_at = now + backoff(row.attempts, self.rules)
@@ -228,6 +230,21 @@ class OutboxDrainer:
     def _too_old(self, created_at: datetime, now: datetime) -> bool:
         limit = self.rules.give_up_after_hours
         return limit > 0 and now - created_at >= timedelta(hours=limit)
+
+
+SECRET_FIELDS = ("link", "renewal_link", "temporary_password", "temporary_registration_number")
+"""Payload fields that only the mail may carry: a pickup or renewal link (its token is
+the credential) and temporary credentials."""
+
+
+def without_secrets(payload: dict[str, Any]) -> dict[str, Any]:
+    """A sent message's payload with its secrets dropped, a link kept as its SHA-256 (to
+    tell which link a mail carried, never to use it)."""
+    kept = {key: value for key, value in payload.items() if key not in SECRET_FIELDS}
+    for key in ("link", "renewal_link"):
+        if isinstance(payload.get(key), str) and payload[key]:
+            kept[f"{key}_sha256"] = hashlib.sha256(payload[key].encode()).hexdigest()
+    return kept
 
 
 def _item(row: OutboxMessage) -> OutboxItem:

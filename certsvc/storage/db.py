@@ -7,6 +7,7 @@ as configured. Schema changes only ever come from Alembic migrations.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +29,23 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _owner_only(path: Path) -> None:
+    """The database file (password hashes, audit) readable by its owner only (0600).
+
+    SQLite gives its WAL and shared-memory files the mode of the database file, so
+    creating that one 0600 covers all three; files an older version left 0644 are fixed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if each.exists():
+            each.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

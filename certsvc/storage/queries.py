@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from certsvc.domain.certificates import CertState
 from certsvc.errors import InputError
 from certsvc.storage.models import Certificate, Subscriber, Tenant
+from certsvc.storage.search import like_escape
 
 MAX_LIMIT = 10_000
 
@@ -62,11 +63,11 @@ def _filtered(query: Select[Any], wanted: CertificateFilter) -> Select[Any]:
     if wanted.expiring_before is not None:
         query = query.where(Certificate.expiry_date < wanted.expiring_before)
     if wanted.text:
-        pattern = f"%{wanted.text}%"
+        pattern = f"%{like_escape(wanted.text)}%"  # % and _ typed are literal
         query = query.where(
-            Subscriber.user_id.ilike(pattern)
-            | Certificate.email.ilike(pattern)
-            | Subscriber.display_name.ilike(pattern)
-            | Certificate.serial.ilike(pattern)
+            Subscriber.user_id.ilike(pattern, escape="\\")
+            | Certificate.email.ilike(pattern, escape="\\")
+            | Subscriber.display_name.ilike(pattern, escape="\\")
+            | Certificate.serial.ilike(pattern, escape="\\")
         )
     return query

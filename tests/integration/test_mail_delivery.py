@@ -1,20 +1,24 @@
 """The outbox's mail sender against a real SMTP server: headers, parts, retries, refusals."""
 
+import hashlib
 import io
+import json
 import re
 import socket
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from certsvc.lifecycle.operations import CsrKey, Handover
 from certsvc.logging import configure_logging
 from certsvc.notify.drain import Delivery, OutboxDrainer, OutboxItem, SenderRegistry
 from certsvc.notify.outbox import enqueue
 from certsvc.storage.db import transaction
 from certsvc.storage.models import OutboxMessage
 from tests import timestamps
-from tests.conftest import make_mail_services
+from tests.conftest import OPERATOR, make_mail_services
 from tests.integration.test_nightly_life import add_subscriber, issue, night
+from tests.keys import make_csr
 
 MINUTE = timedelta(minutes=1)
 
@@ -252,3 +256,23 @@ def test_a_drain_killed_in_mid_batch_sends_no_mail_twice(mail_services, smtp_ser
     ids = [str(message["Message-ID"]) for message in recorder.messages]
     assert len(ids) == len(set(ids)) == 5
     assert {row.status for row in outbox_rows(mail_services)} == {"sent"}
+
+
+def test_a_sent_pickup_mail_keeps_only_a_digest_of_its_link(mail_services, smtp_server):
+    _, recorder = smtp_server
+    add_subscriber(mail_services, "taro")
+    mail_services.lifecycle.issue(
+        "1001", "taro", CsrKey(make_csr()), OPERATOR, Handover(awaiting_pickup=True, mail_link=True)
+    )
+    (queued,) = [row for row in outbox_rows(mail_services) if row.kind == "pickup.ready"]
+    link = queued.payload["link"]
+
+    mail_services.outbox.drain()
+
+    bodies = [message.get_body(("plain",)).get_content() for message in recorder.messages]
+    assert any(link in body for body in bodies)  # it was mailed
+    (sent,) = [row for row in outbox_rows(mail_services) if row.kind == "pickup.ready"]
+    assert sent.status == "sent"
+    assert "link" not in sent.payload
+    assert sent.payload["link_sha256"] == hashlib.sha256(link.encode()).hexdigest()
+    assert link.rsplit("/", 1)[1] not in json.dumps(sent.payload)

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from ca_adapters.base import CAAdapter, IssuedCertificate
+from certsvc.access.idempotency import REQUEST_KEY, request_key_of
 from certsvc.domain.fingerprints import format_serial
 from certsvc.domain.policy import RevocationReason
-from certsvc.errors import CADeadlineExceeded, CAUnavailable
-from certsvc.lifecycle import reconcile
+from certsvc.errors import CADeadlineExceeded, CAUnavailable, Conflict, StillPending
+from certsvc.lifecycle import reconcile, recording
 from certsvc.lifecycle.operations import CsrKey
 from certsvc.lifecycle.parts import Parts
 from certsvc.storage.models import Certificate, JobRun, PendingRevocation
@@ -45,6 +46,27 @@ def certificate_gets(hvca):
     ]
 
 
+@pytest.fixture
+def older_certsvc(monkeypatch):
+    """A certsvc from before the pending-key refusal: it sent a second request for a key
+    whose first answer was lost, so such databases hold two pending rows for one key."""
+    monkeypatch.setattr(recording, "refuse_pending_key", lambda *_args: None)
+
+
+def test_a_second_request_for_a_pending_key_is_refused(gs_services, hvca, clock):
+    csr = make_csr()
+    lose_answer(gs_services, hvca, lambda: issue_csr(gs_services, csr))
+
+    with pytest.raises(Conflict, match=r"still pending.*certsvc reconcile"):
+        issue_csr(gs_services, csr)  # a retry with a new Idempotency-Key, say
+
+    clock.advance(LATER)
+    assert len(gs_services.lifecycle.reconcile(OPERATOR).issued) == 1
+    assert len(hvca.ca.records) == 1  # one certificate at the CA: nothing doubled
+    issue_csr(gs_services, csr)  # settled: the key may be certified again (a renewal)
+
+
+@pytest.mark.usefixtures("older_certsvc")
 def test_two_lost_answers_for_one_key_become_two_certificates(gs_services, hvca, clock):
     csr = make_csr()
     lose_answer(gs_services, hvca, lambda: issue_csr(gs_services, csr))
@@ -74,6 +96,7 @@ class ForgetfulCA:
         return self.inner.find_issued(key, since, until)
 
 
+@pytest.mark.usefixtures("older_certsvc")
 def test_a_clash_is_reported_and_skipped_and_the_other_rows_settle(gs_services, hvca, clock):
     csr = make_csr()
     lose_answer(gs_services, hvca, lambda: issue_csr(gs_services, csr))
@@ -219,3 +242,23 @@ def test_a_revocation_made_at_the_ca_reaches_certsvc_from_its_crl(gs_services, h
     shown = gs_services.lifecycle.show(serial)
     assert (shown.state, shown.revocation_reason) == ("revoked", "keyCompromise")
     assert gs_services.lifecycle.show(kept).state == "issued"
+
+
+def test_a_request_run_again_after_its_answer_was_lost_waits_for_reconcile(
+    gs_services, hvca, clock
+):
+    """An Idempotency-Key retried after a crash runs under the same name: it finds the
+    first run's pending row instead of asking the CA a second time."""
+    csr, name = make_csr(), request_key_of("caller", "key-1")
+    named = REQUEST_KEY.set(name)
+    try:
+        lose_answer(gs_services, hvca, lambda: issue_csr(gs_services, csr))
+        with pytest.raises(StillPending, match=r"still pending.*reconcile"):
+            issue_csr(gs_services, csr)
+        clock.advance(LATER)
+        (serial,) = gs_services.lifecycle.reconcile(OPERATOR).issued
+        with pytest.raises(Conflict, match=f"already done: certificate {serial}"):
+            issue_csr(gs_services, csr)
+    finally:
+        REQUEST_KEY.reset(named)
+    assert len(hvca.ca.records) == 1

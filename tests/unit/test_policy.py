@@ -4,8 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certsvc.config import KeyPolicySettings
+from certsvc.domain import identifiers
 from certsvc.domain.fingerprints import format_serial, normalise_serial, parse_serial
 from certsvc.domain.policy import (
     RevocationReason,
@@ -74,6 +76,25 @@ def test_accepted_keys(kind):
 def test_refused_keys_say_why(kind, message):
     with pytest.raises(InputError, match=message):
         check_public_key(make_key(kind).public_key(), RULES)
+
+
+def test_an_rsa_key_with_a_small_exponent_is_refused():
+    key = rsa.generate_private_key(public_exponent=3, key_size=2048).public_key()
+    with pytest.raises(InputError, match=r"RSA public exponent 3 .*65537"):
+        check_public_key(key, RULES)
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (identifiers.company_number, "1001\n"),
+        (identifiers.user_id, "taro\n"),
+        (identifiers.email, "taro@acme.example.jp\n"),
+    ],
+)
+def test_identifiers_with_a_trailing_newline_are_refused(check, value):
+    with pytest.raises(InputError):
+        check(value)
 
 
 def test_ed25519_can_be_switched_off():

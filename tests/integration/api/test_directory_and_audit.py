@@ -168,4 +168,6 @@ def test_list_filters_state_expiry_and_text(api, tokens, services):
     found = api.get("/api/v1/certificates?q=taro", headers=helpdesk).json()
     assert len(found) == 2
     assert api.get("/api/v1/certificates?q=nobody", headers=helpdesk).json() == []
+    for wildcard in ("%25", "_", "t_ro", "\\"):  # %, _ and \ are literal characters
+        assert api.get(f"/api/v1/certificates?q={wildcard}", headers=helpdesk).json() == []
     assert api.get("/api/v1/certificates?state=lost", headers=helpdesk).status_code == 422

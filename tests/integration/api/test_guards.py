@@ -3,12 +3,18 @@ unknown fields and routes, and serials that are not serials."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from certsvc.access.idempotency import LEASE, REQUEST_KEY, request_key_of
+from certsvc.errors import StillPending
+from certsvc.lifecycle.operations import CsrKey
 from certsvc.storage.models import Certificate, OutboxMessage
-from tests.conftest import COMPANY, USER
+from tests.conftest import COMPANY, OPERATOR, USER
 from tests.integration.api.conftest import bearer, issue
 from tests.keys import make_csr
 from tests.timestamps import maintenance_closes, maintenance_opens
@@ -237,3 +243,74 @@ def test_openapi_and_docs_are_served(api):
     schema = api.get("/openapi.json").json()
     assert "/api/v1/certificates/{serial}/reissue" in schema["paths"]
     assert api.get("/docs").status_code == 200
+
+
+# -- leases: a request cut off by a crash -------------------------------------------------
+
+
+def crashed_request(services, token: str, key: str, body: bytes) -> str:
+    """What a process killed mid-request leaves: the key taken "in progress"; the name its
+    certificate request carried."""
+    scope = hashlib.sha256(token.encode()).hexdigest()
+    digest = services.idempotency.request_hash("POST", "/api/v1/certificates", body)
+    assert services.idempotency.begin(scope, key, digest) is None
+    return request_key_of(scope, key)
+
+
+def post_raw(api, token: str, key: str, body: bytes):
+    headers = {**bearer(token), "Idempotency-Key": key, "Content-Type": "application/json"}
+    return api.post("/api/v1/certificates", content=body, headers=headers)
+
+
+def test_a_key_cut_off_before_anything_was_done_runs_again_once_its_lease_lapses(
+    api, tokens, services, clock
+):
+    body = json.dumps(issue_body()).encode()
+    crashed_request(services, tokens["helpdesk"], "cut-off-1", body)
+
+    early = post_raw(api, tokens["helpdesk"], "cut-off-1", body)
+    assert early.status_code == 409
+    assert early.headers["content-type"] == "application/problem+json"
+    assert 0 < int(early.headers["retry-after"]) <= LEASE.total_seconds() + 1
+    assert certificate_count(services) == 0
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    retried = post_raw(api, tokens["helpdesk"], "cut-off-1", body)
+    assert retried.status_code == 201, retried.text
+    again = post_raw(api, tokens["helpdesk"], "cut-off-1", body)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == retried.json()
+    assert certificate_count(services) == 1
+
+
+def test_a_key_cut_off_after_its_certificate_was_recorded_is_not_run_twice(
+    api, tokens, services, clock
+):
+    body = json.dumps(issue_body()).encode()
+    name = crashed_request(services, tokens["helpdesk"], "cut-off-2", body)
+    named = REQUEST_KEY.set(name)  # the killed process got as far as recording it
+    try:
+        first = services.lifecycle.issue(
+            COMPANY, USER, CsrKey(json.loads(body)["csr"].encode()), OPERATOR
+        )
+    finally:
+        REQUEST_KEY.reset(named)
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    retried = post_raw(api, tokens["helpdesk"], "cut-off-2", body)
+
+    assert retried.status_code == 409
+    assert first.certificate.serial in retried.json()["detail"]
+    assert certificate_count(services) == 1  # nothing doubled
+
+
+def test_two_retries_after_the_lease_lapses_run_the_request_once(api, tokens, services, clock):
+    body = json.dumps(issue_body()).encode()
+    crashed_request(services, tokens["helpdesk"], "cut-off-3", body)
+    clock.advance(LEASE + timedelta(seconds=1))
+    scope = hashlib.sha256(tokens["helpdesk"].encode()).hexdigest()
+    digest = services.idempotency.request_hash("POST", "/api/v1/certificates", body)
+
+    assert services.idempotency.begin(scope, "cut-off-3", digest) is None  # took it over
+    with pytest.raises(StillPending):  # the other retry sees a fresh lease
+        services.idempotency.begin(scope, "cut-off-3", digest)
