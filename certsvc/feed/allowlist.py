@@ -1,11 +1,14 @@
-"""The allowlist in memory: which certificates may log in, looked up in a dict.
+"""The allowlist in memory: which certificates may log in, in compact sorted arrays.
 
-Loaded once from the database, then kept current from the feed change log: each poll
-reads the rows past the last version seen and re-reads those certificates' current
-state (idempotent, so the order in which rows arrive does not matter). On PostgreSQL a
-version can become visible after a higher one (sequence values are taken before commit),
-so a missing version is re-read for ``GAP_GRACE_SECONDS`` before it is taken for a
-rolled-back transaction; the version this instance announces never passes such a gap.
+Loaded once from the database with one raw query (:mod:`certsvc.feed.allowlist_rows`)
+into an immutable :class:`~certsvc.feed.compact.Base`, then kept current from the feed
+change log: each poll reads the rows past the last version seen and re-reads those
+certificates' current state (idempotent, so the order in which rows arrive does not
+matter). A changed certificate marks its base row dead and, while issued, lives in small
+dicts beside the base; past ``COMPACT_OVER`` of those the base is rebuilt. On PostgreSQL
+a version can become visible after a higher one (sequence values are taken before
+commit), so a missing version is re-read for ``GAP_GRACE_SECONDS`` before it is taken
+for a rolled-back transaction; the version this instance announces never passes a gap.
 
 Time is checked at lookup: an entry past ``invalid_from`` is refused by the injected
 clock even when the nightly run that marks it expired never happened.
@@ -13,28 +16,31 @@ clock even when the nightly run that marks it expired never happened.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import gc
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from certsvc.domain.certificates import CertState
 from certsvc.domain.fingerprints import format_serial, parse_serial
+from certsvc.feed.allowlist_rows import Loaded, read_all
+from certsvc.feed.compact import Base, Record
 from certsvc.storage.models import Certificate, FeedChange
 
 GAP_GRACE_SECONDS = 10.0
 MAX_GAP_SPAN = 10_000
 LOOKUP_BATCH = 500
-LOAD_BATCH = 20_000
 RELOAD_OVER = 50_000
 """More changed certificates than this in one poll: reload everything instead."""
+COMPACT_OVER = 20_000
+"""More certificates changed since the load than this: rebuild the base (a reload)."""
 
 COLUMNS = (
     Certificate.serial,
@@ -53,8 +59,8 @@ class Entry(NamedTuple):
     midnight after its expiry date, or the instant an on-pickup revocation falls due
     (``revoke_due_at``) when that comes first, whether or not a job has run by then.
 
-    A tuple of strings and a float: the garbage collector stops tracking it, which keeps
-    collector pauses off the check path with a million entries in memory.
+    Made on demand from the arrays (a lookup, an export); only changed certificates are
+    held as entries.
     """
 
     serial: str
@@ -82,6 +88,18 @@ def serial_key(serial: str, issuer: str) -> str:
     return f"{format_serial(parse_serial(serial))}/{normalise_dn(issuer)}"
 
 
+def entry_of(record: Record) -> Entry:
+    return Entry(
+        record.serial,
+        record.sha1,
+        record.sha256,
+        record.issuer,
+        record.subject,
+        record.not_after,
+        record.invalid_from_us / 1_000_000,
+    )
+
+
 _Text = str | None
 _Time = datetime | None
 _Row = Row[_Text, _Text, _Text, _Text, _Text, _Time, _Time, _Time]
@@ -95,21 +113,108 @@ def _entry(row: _Row) -> Entry | None:
     return Entry(serial, sha1, sha256, issuer or "", subject or "", not_after, until.timestamp())
 
 
+def micros(now: float) -> int:
+    """Unix seconds as the integer microseconds the arrays hold."""
+    return round(now * 1_000_000)
+
+
+@dataclass(frozen=True)
+class State:
+    """What lookups read, swapped as a whole on reload: the base, its dead rows, and the
+    entries of certificates changed since (by SHA-256). ``issuers`` maps a normalised
+    issuer to its ids in the base."""
+
+    base: Base
+    dead: set[int]
+    extra: dict[str, Entry]
+    extra_sha1: dict[str, Entry]
+    extra_serial: dict[str, Entry]
+    issuers: dict[str, list[int]]
+
+
+def _state(loaded: Loaded) -> State:
+    names = sorted(loaded.issuers, key=loaded.issuers.__getitem__)
+    base = Base(loaded.parts, names)
+    issuers: dict[str, list[int]] = {}
+    for name, number in loaded.issuers.items():
+        issuers.setdefault(normalise_dn(name), []).append(number)
+    state = State(base, set(), {}, {}, {}, issuers)
+    for record in loaded.odd:
+        entry = entry_of(record)
+        state.extra[entry.sha256] = entry
+        state.extra_sha1[entry.sha1] = entry
+        state.extra_serial[entry.serial_key] = entry
+    return state
+
+
+def _row_of(state: State, kind: str, key: str) -> int:
+    """The live-or-dead base row of a key, or -1 (malformed keys are simply not found)."""
+    try:
+        if kind == "serial":
+            serial, _, issuer = key.partition("/")
+            for number in state.issuers.get(issuer, []):
+                row = state.base.row_of_serial(bytes.fromhex(serial), number)
+                if row >= 0:
+                    return row
+            return -1
+        raw = bytes.fromhex(key)
+    except ValueError:
+        return -1
+    if kind == "sha256":
+        return state.base.row_of_sha256(raw) if len(raw) == 32 else -1
+    return state.base.row_of_sha1(raw) if len(raw) == 20 else -1
+
+
+class Keys(Mapping[str, Entry]):
+    """A read-only view of the index by one key (``sha256``, ``sha1`` or ``serial``)."""
+
+    def __init__(self, index: AllowlistIndex, kind: str) -> None:
+        self._index = index
+        self._kind = kind
+
+    def _extra(self, state: State) -> dict[str, Entry]:
+        return {"sha256": state.extra, "sha1": state.extra_sha1}.get(self._kind, state.extra_serial)
+
+    def __getitem__(self, key: str) -> Entry:
+        state = self._index.state
+        found = self._extra(state).get(key)
+        if found is not None:
+            return found
+        row = _row_of(state, self._kind, key)
+        if row < 0 or row in state.dead:
+            raise KeyError(key)
+        return entry_of(state.base.record(row))
+
+    def __iter__(self) -> Iterator[str]:
+        state = self._index.state
+        yield from list(self._extra(state))
+        for row in range(len(state.base)):
+            if row not in state.dead:
+                entry = entry_of(state.base.record(row))
+                yield {"sha256": entry.sha256, "sha1": entry.sha1}.get(self._kind, entry.serial_key)
+
+    def __len__(self) -> int:
+        state = self._index.state
+        return len(state.base) - len(state.dead) + len(self._extra(state))
+
+
 class AllowlistIndex:
     """Certificates by SHA-256, SHA-1 and (serial, issuer); ``version`` never goes back."""
 
     def __init__(self) -> None:
-        self.by_sha256: dict[str, Entry] = {}
-        self.by_sha1: dict[str, Entry] = {}
-        self.by_serial: dict[str, Entry] = {}
-        self._deadlines: list[float] = []
+        self.state = _state(Loaded())
+        self.by_sha256 = Keys(self, "sha256")
+        self.by_sha1 = Keys(self, "sha1")
+        self.by_serial = Keys(self, "serial")
         self.version = 0
         self.loaded = False
         self._seen = 0
         self._gaps: dict[int, float] = {}
         self._lock = threading.Lock()
+        self._lapse_cache: tuple[State, int, int, int, int] | None = None
+        self._edits = 0
 
-    # -- lookups (event loop, no locks: single dict reads) -------------------------------
+    # -- lookups (event loop, no locks: the state is swapped whole) --------------------
 
     def allowed(self, entry: Entry | None, now: float) -> bool:
         return entry is not None and now < entry.invalid_from
@@ -117,14 +222,44 @@ class AllowlistIndex:
     def snapshot(self, now: float) -> tuple[int, int, list[Entry]]:
         """(version, lapsed, entries valid at ``now``) taken together, entries by SHA-256."""
         with self._lock:
-            entries = [entry for entry in self.by_sha256.values() if now < entry.invalid_from]
-            version, lapsed = self.version, self.lapsed(now)
+            version, lapsed, state = self.version, self.lapsed(now), self.state
+            extra = list(state.extra.values())
+            dead = set(state.dead)
+        cut = micros(now)
+        rows = np.nonzero(state.base.invalid_from > cut)[0]
+        entries = [entry_of(state.base.record(row)) for row in rows.tolist() if row not in dead]
+        entries += [entry for entry in extra if now < entry.invalid_from]
         entries.sort(key=lambda entry: entry.sha256)
         return version, lapsed, entries
 
     def lapsed(self, now: float) -> int:
-        """How many entries passed ``invalid_from`` by ``now`` (part of the allowlist ETag)."""
-        return bisect.bisect_right(self._deadlines, now)
+        """How many entries passed ``invalid_from`` by ``now`` (part of the allowlist ETag).
+
+        Counting the base is a pass over a million integers, so the count is kept until
+        the next deadline or the next change.
+        """
+        state, cut = self.state, micros(now)
+        cached = self._lapse_cache
+        changes = self._edits
+        if cached and cached[0] is state and cached[1] == changes and cached[2] <= cut < cached[3]:
+            return cached[4]
+        deadlines = state.base.invalid_from
+        live = np.ones(len(deadlines), dtype=bool)
+        live[list(state.dead)] = False
+        passed = deadlines <= cut
+        count = int(np.count_nonzero(passed & live))
+        later = deadlines[~passed]
+        upcoming = int(later.min()) if len(later) else 1 << 62
+        count += sum(1 for entry in state.extra.values() if entry.invalid_from <= now)
+        extra_later = [micros(e.invalid_from) for e in state.extra.values() if e.invalid_from > now]
+        upcoming = min([upcoming, *extra_later])
+        self._lapse_cache = (state, changes, cut, upcoming, count)
+        return count
+
+    @property
+    def nbytes(self) -> int:
+        """The memory held by the base arrays (not counting changed entries)."""
+        return self.state.base.nbytes
 
     # -- keeping current (worker thread) -----------------------------------------------
 
@@ -147,30 +282,19 @@ class AllowlistIndex:
             ).all()
             versions = [version for version, _ in rows]
             changed = {sha256 for _, sha256 in rows}
-            if len(changed) > RELOAD_OVER:
+            if len(changed) > RELOAD_OVER or self._changed_count() > COMPACT_OVER:
                 self._load(session)
             else:
                 self._refresh(session, changed)
                 self._settle(floor, versions)
             return versions
 
+    def _changed_count(self) -> int:
+        return len(self.state.dead) + len(self.state.extra)
+
     def _load(self, session: Session) -> None:
         version = _max_version(session)
-        self._clear()
-        query = select(*COLUMNS).where(Certificate.state == CertState.ISSUED)
-        collecting = gc.isenabled()
-        gc.disable()  # nothing here makes cycles; collections over a growing heap only cost
-        try:
-            for row in session.execute(query.execution_options(yield_per=LOAD_BATCH)):
-                entry = _entry(row)
-                if entry is not None:
-                    self._put(entry, ordered=False)
-        finally:
-            if collecting:
-                gc.enable()
-        self._deadlines.sort()
-        gc.collect()
-        gc.freeze()  # a million long-lived entries: keep them out of every later collection
+        self.state = _state(read_all(session))  # built aside, swapped whole
         self._seen = version
         self._gaps.clear()
         self.version = max(self.version, version)
@@ -208,30 +332,24 @@ class AllowlistIndex:
         settled = min(self._gaps) - 1 if self._gaps else top
         self.version = max(self.version, settled)
 
-    def _clear(self) -> None:
-        self.by_sha256, self.by_sha1, self.by_serial = {}, {}, {}
-        self._deadlines = []
-
-    def _put(self, entry: Entry, ordered: bool = True) -> None:
-        if ordered:
-            self._drop(entry.sha256)
-        self.by_sha256[entry.sha256] = entry
-        self.by_sha1[entry.sha1] = entry
-        self.by_serial[entry.serial_key] = entry
-        if ordered:
-            bisect.insort(self._deadlines, entry.invalid_from)
-        else:
-            self._deadlines.append(entry.invalid_from)
+    def _put(self, entry: Entry) -> None:
+        state = self.state
+        self._edits += 1
+        self._drop(entry.sha256)
+        state.extra[entry.sha256] = entry
+        state.extra_sha1[entry.sha1] = entry
+        state.extra_serial[entry.serial_key] = entry
 
     def _drop(self, sha256: str) -> None:
-        entry = self.by_sha256.pop(sha256, None)
-        if entry is None:
-            return
-        self.by_sha1.pop(entry.sha1, None)
-        self.by_serial.pop(entry.serial_key, None)
-        index = bisect.bisect_left(self._deadlines, entry.invalid_from)
-        if index < len(self._deadlines) and self._deadlines[index] == entry.invalid_from:
-            del self._deadlines[index]
+        state = self.state
+        self._edits += 1
+        entry = state.extra.pop(sha256, None)
+        if entry is not None:
+            state.extra_sha1.pop(entry.sha1, None)
+            state.extra_serial.pop(entry.serial_key, None)
+        row = _row_of(state, "sha256", sha256)
+        if row >= 0:
+            state.dead.add(row)
 
 
 def _max_version(session: Session) -> int:
