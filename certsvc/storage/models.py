@@ -101,7 +101,7 @@ class Certificate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
     state: Mapped[CertState] = mapped_column(EnumText(CertState, 16))
-    request_key: Mapped[str] = mapped_column(String(64))
+    request_key: Mapped[str] = mapped_column(String(64), index=True)  # idempotent retries
     requested_at: Mapped[datetime]
     public_key_sha256: Mapped[str] = mapped_column(String(64), index=True)  # key reuse
     adapter: Mapped[str] = mapped_column(String(64))
@@ -327,6 +327,14 @@ class Credential(Base):
     """
 
     __tablename__ = "credentials"
+    __table_args__ = (  # locked subscribers, for the console's dashboard (partial)
+        Index(
+            "ix_credentials_locked_until",
+            "locked_until",
+            sqlite_where=text("locked_until IS NOT NULL"),
+            postgresql_where=text("locked_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), unique=True)
@@ -351,6 +359,14 @@ class Pickup(Base):
     """
 
     __tablename__ = "pickups"
+    __table_args__ = (  # open pickup links, for the dashboard and reminders (partial)
+        Index(
+            "ix_pickups_open",
+            "expires_at",
+            sqlite_where=text("used_at IS NULL"),
+            postgresql_where=text("used_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
