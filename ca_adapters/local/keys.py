@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +22,53 @@ from ca_adapters.local.options import LocalOptions
 from certsvc.errors import ConfigError
 
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+class HeldElsewhere(ec.EllipticCurvePrivateKey):
+    """An EC private key whose secret is not in this process (a token, an offline box):
+    ``cryptography`` builders sign through ``sign``; every way to export it refuses.
+
+    Subclasses say why in ``refusal`` and implement ``sign``.
+    """
+
+    refusal = "this CA key cannot be exported"
+
+    def __init__(self, public: ec.EllipticCurvePublicKey) -> None:
+        self._public = public
+
+    def _refuse(self) -> NoReturn:
+        raise ConfigError(self.refusal)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._public
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return self._public.curve
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
+        self._refuse()
+
+    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
+        self._refuse()
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        self._refuse()
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self
 
 
 class KeyStore(Protocol):

@@ -7,13 +7,12 @@ to serve without the root key, and the one-line messages that say what to do ins
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.utils import Buffer
 
+from ca_adapters.local.keys import HeldElsewhere
 from certsvc.errors import ConfigError
 
 STEPS = (
@@ -33,17 +32,13 @@ def rollover_offline() -> ConfigError:
     )
 
 
-def _offline() -> NoReturn:
-    raise ConfigError(
-        "the root CA key is offline (ca.local.offline_root): sign in the root ceremony"
-    )
+OFFLINE = "the root CA key is offline (ca.local.offline_root): sign in the root ceremony"
 
 
-class OfflineRootKey(ec.EllipticCurvePrivateKey):
+class OfflineRootKey(HeldElsewhere):
     """The root as the online node holds it: its public key only; every use refuses."""
 
-    def __init__(self, public: ec.EllipticCurvePublicKey) -> None:
-        self._public = public
+    refusal = OFFLINE
 
     @classmethod
     def of(cls, certificate: x509.Certificate) -> OfflineRootKey:
@@ -53,35 +48,4 @@ class OfflineRootKey(ec.EllipticCurvePrivateKey):
         return cls(public)
 
     def sign(self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
-        _offline()
-
-    def public_key(self) -> ec.EllipticCurvePublicKey:
-        return self._public
-
-    @property
-    def curve(self) -> ec.EllipticCurve:
-        return self._public.curve
-
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
-    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
-        _offline()
-
-    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
-        _offline()
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _offline()
-
-    def __copy__(self) -> OfflineRootKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> OfflineRootKey:
-        return self
+        self._refuse()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pkcs11
 from cryptography import x509
@@ -24,6 +24,7 @@ from cryptography.utils import Buffer
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
+from ca_adapters.local.keys import HeldElsewhere
 from ca_adapters.local.options import LocalOptions
 from certsvc.errors import ConfigError
 
@@ -84,13 +85,15 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class TokenKey(ec.EllipticCurvePrivateKey):
+class TokenKey(HeldElsewhere):
     """An EC private key that lives in the token: it signs, and refuses to be exported."""
 
+    refusal = "a CA key in a PKCS#11 token cannot be exported"
+
     def __init__(self, token: Token, handle: Any, public: ec.EllipticCurvePublicKey) -> None:
+        super().__init__(public)
         self._token = token
         self._handle = handle
-        self._public = public
 
     def sign(self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         algorithm = signature_algorithm.algorithm
@@ -109,41 +112,6 @@ class TokenKey(ec.EllipticCurvePrivateKey):
         return encode_dss_signature(
             int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
         )
-
-    def public_key(self) -> ec.EllipticCurvePublicKey:
-        return self._public
-
-    @property
-    def curve(self) -> ec.EllipticCurve:
-        return self._public.curve
-
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
-    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
-        _not_extractable()
-
-    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
-        _not_extractable()
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _not_extractable()
-
-    def __copy__(self) -> TokenKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> TokenKey:
-        return self
-
-
-def _not_extractable() -> NoReturn:
-    raise ConfigError("a CA key in a PKCS#11 token cannot be exported")
 
 
 class Pkcs11KeyStore:
