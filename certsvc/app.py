@@ -59,18 +59,22 @@ class Services:
     def sessions(self) -> SessionFactory:
         return session_factory(self.engine)
 
+    def certificate_urls(self) -> CertificateURLs:
+        """The CRL, OCSP and CA-issuer URLs that go into certificates (one public address)."""
+        links = certificate_links(self.settings)
+        return CertificateURLs(links.crl_url, links.ocsp_url, links.base_url, links.refused)
+
     @cached_property
     def adapter(self) -> CAAdapter:
         """The configured adapter, given its own ``[ca.<name>]`` table and a narrow ledger."""
         name = self.settings.ca.adapter
-        links = certificate_links(self.settings)
         context = AdapterContext(
             options=self.settings.ca.options(name),
             clock=self.clock,
             ledger=DatabaseLedger(self.sessions, self.clock),
             home=self.settings.home_dir,
             zone=self.settings.zone,
-            urls=CertificateURLs(links.crl_url, links.ocsp_url, links.base_url, links.refused),
+            urls=self.certificate_urls(),
             timer=self.timer,
         )
         refuse_unknown_tables(self.settings.ca.tables, name)

@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from ca_adapters.base import CAIdentity
+from ca_adapters.base import CAIdentity, CertificateURLs
 from ca_adapters.local import identity
+from ca_adapters.local import urls as url_extensions
 from ca_adapters.local.adapter import CA_BACKDATE, Authority, LocalCA, issuing_name
 from ca_adapters.local.identity import ROOT, RecordedChain
 from ca_adapters.local.keys import KeyStore
@@ -82,11 +83,19 @@ class RootCeremony:
     """The offline box: its root (made once, then reopened), issuing CA certificates for
     the CSRs online nodes export, and root CRLs numbered on from the last one."""
 
-    def __init__(self, settings: LocalOptions, keys: KeyStore, directory: Path, clock: Clock):
+    def __init__(
+        self,
+        settings: LocalOptions,
+        keys: KeyStore,
+        directory: Path,
+        clock: Clock,
+        urls: CertificateURLs,
+    ) -> None:
         self._settings = settings
         self._keys = keys
         self.directory = directory
         self._clock = clock
+        self._urls = urls  # the online service's public address: the issuing CA's CRL DP
 
     def root(self) -> tuple[Authority, list[str]]:
         """The root this box made before, or a new one (its key in this box's key store)."""
@@ -134,6 +143,8 @@ class RootCeremony:
         builder = ca_builder(csr.subject, root.certificate.subject, public_key, now, until)
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
         builder = builder.add_extension(root.key_identifier(), False)
+        for value, critical in url_extensions.ca_extensions(self._urls, ROOT):
+            builder = builder.add_extension(value, critical)
         return builder.sign(root.key, root.hash_algorithm)
 
     def root_crl(self, root: Authority, days: int) -> x509.CertificateRevocationList:

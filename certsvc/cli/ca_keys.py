@@ -75,7 +75,8 @@ def root_ceremony(cli: CliContext, csr: str | None, out_dir: str, crl_days: int)
     options = local_options(settings)
     home = settings.home_dir
     directory = home / (options.dir or "ca")
-    ceremony = RootCeremony(options, key_store(options, directory, home), directory, cli.clock)
+    keys = key_store(options, directory, home)
+    ceremony = RootCeremony(options, keys, directory, cli.clock, cli.services.certificate_urls())
     root, notes = ceremony.root()
     issuing = ceremony.sign_issuing(root, Path(csr).read_bytes()) if csr else None
     crl = ceremony.root_crl(root, crl_days)

@@ -95,6 +95,19 @@ def test_the_online_home_has_no_root_key_and_the_offline_home_no_database(ceremo
     assert not list(ceremony.online.rglob("*.csr"))  # the waiting request is settled
 
 
+def test_the_issuing_ca_signed_offline_names_the_root_crl_and_the_root_certificate(
+    ceremony: Ceremony,
+):
+    """A strict validator finds the root's CRL from the issuing CA certificate itself."""
+    issuing = x509.load_pem_x509_certificate((ceremony.transfer / "issuing.pem").read_bytes())
+    points = issuing.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    urls = [name.value for point in points for name in point.full_name or ()]
+    assert urls
+    assert all(url.endswith("/crl/root.crl") for url in urls)
+    access = issuing.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert any(each.access_location.value.endswith("/ca/root.cer") for each in access)
+
+
 def test_issuance_works_and_openssl_checks_the_imported_root_crl_and_the_issuing_crl(
     ceremony: Ceremony, clock: FixedClock, tmp_path: Path
 ):
