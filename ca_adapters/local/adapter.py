@@ -121,7 +121,9 @@ class LocalCA:
         """
         if self._chain.recorded():
             for name in self.ca_names():
-                self._authority(name)
+                authority = self._authority(name)
+                if not self._path(name, "pem").exists():  # a kill came before it was written
+                    self._write_certificate(name, authority)
             return self._describe_urls()
         if self._settings.offline_root:
             return [str(offline.not_imported(self.directory))]
@@ -182,11 +184,19 @@ class LocalCA:
         ours = [identity.identity_of(n, a.certificate) for n, a in authorities.items()]
         self._chain.record(ours, self._keys.where)
         for name, authority in authorities.items():
-            pem = authority.certificate.public_bytes(serialization.Encoding.PEM)
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._path(name, "pem").write_bytes(pem)
+            self._write_certificate(name, authority)
             self._authorities[name] = authority
         return []
+
+    def _write_certificate(self, name: str, authority: Authority) -> None:
+        """``<name>.pem`` beside the keys, whole or not at all (written aside, then renamed):
+        a kill between recording the CA and writing its files leaves them missing, never
+        cut short, and the next ``init`` writes the missing ones from the database."""
+        path = self._path(name, "pem")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".pem.partial")
+        partial.write_bytes(authority.certificate.public_bytes(serialization.Encoding.PEM))
+        partial.replace(path)
 
     def _from_files(self, name: str) -> Authority:
         """A CA made before the database recorded CAs: its certificate and key from files."""
