@@ -206,6 +206,9 @@ class HTTPSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     tls_cert: str = ""  # PEM chain; with tls_key: HTTPS, TLS 1.2+ only
     tls_key: str = ""
+    header_timeout_seconds: float = Field(default=10, gt=0)  # a request's headers, from connect
+    keep_alive_seconds: int = Field(default=5, ge=1)  # an idle connection between requests
+    max_header_bytes: int = Field(default=16384, ge=1024)  # request line and headers
 
 
 class GatewaySettings(Section):

@@ -11,6 +11,7 @@ import uvicorn
 
 from certsvc.api.app import create_app
 from certsvc.api.check import CheckFastPath
+from certsvc.api.deadline import with_header_timeout
 from certsvc.app import Services
 from certsvc.errors import CertsvcError, ConfigError
 
@@ -36,6 +37,9 @@ def server_config(services: Services, host: str, port: int) -> uvicorn.Config:
         access_log=False,  # certsvc.api.observe writes the access log, in structlog's stream
         log_config=None,  # uvicorn's own lines go through certsvc.logging's bridge
         server_header=False,
+        http=with_header_timeout(http.header_timeout_seconds),  # h11, with a header deadline
+        timeout_keep_alive=http.keep_alive_seconds,
+        h11_max_incomplete_event_size=http.max_header_bytes,
         **tls,  # type: ignore[arg-type]
     )
     try:

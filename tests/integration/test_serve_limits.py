@@ -1,0 +1,39 @@
+"""Slow clients cannot hold connections: ``certsvc serve`` closes a connection whose request
+headers do not arrive within ``[http] header_timeout_seconds``.
+
+A wall-clock wait is the point here: it is the server's own timer under test, bounded by
+the configured 1 s (the socket gives up after 3 s, so a server without a deadline fails).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from certsvc.app import Services
+from certsvc.clock import SystemClock
+from tests.conftest import make_settings
+from tests.integration.test_serve import free_port, running_server, write_config
+
+
+def test_half_a_request_line_is_cut_off_after_the_header_timeout(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    services = Services(make_settings(home, database_url), SystemClock())
+    services.initialise()
+    services.engine.dispose()
+    config = write_config(home, database_url, "[http]\nheader_timeout_seconds = 1\n")
+    port = free_port()
+    with running_server(config, port), socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.settimeout(3)
+        started = time.monotonic()
+        slow.sendall(b"GET /healthz HT")
+        try:
+            answer = slow.recv(1024)
+        except TimeoutError:
+            answer = b"still open after 3 s"
+        elapsed = time.monotonic() - started
+    assert answer == b"", answer
+    assert 0.5 < elapsed < 2.5
