@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from certsvc import __version__
 from certsvc.access.credentials import ResetTarget
-from certsvc.api import allowlist, ca_certs, crl, docs, ocsp, ops, problems, v1
+from certsvc.api import allowlist, ca_certs, crl, docs, ocsp, openapi_problems, ops, problems, v1
 from certsvc.api.check import CheckFastPath
 from certsvc.api.guards import GuardParts, RequestGuard
 from certsvc.api.observe import AccessLog, HTTPMetrics
@@ -36,6 +36,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
+    openapi_problems.declare(app)
     docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
