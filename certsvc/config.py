@@ -209,6 +209,7 @@ class HTTPSettings(Section):
     header_timeout_seconds: float = Field(default=10, gt=0)  # a request's headers, from connect
     keep_alive_seconds: int = Field(default=5, ge=1)  # an idle connection between requests
     max_header_bytes: int = Field(default=16384, ge=1024)  # request line and headers
+    body_timeout_seconds: float = Field(default=30, gt=0)  # a request body, once headers are in
 
 
 class GatewaySettings(Section):

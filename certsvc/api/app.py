@@ -56,6 +56,7 @@ def create_app(services: Services) -> FastAPI:
         limits.max_body_bytes,
         services.tokens,
         services.idempotency,
+        services.settings.http.body_timeout_seconds,
     )
     app.add_middleware(RequestGuard, parts=guard)
     gateway = services.gateway

@@ -10,6 +10,7 @@ calls run in the thread pool, like the routes'.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -49,10 +50,11 @@ class GuardParts:
     max_body_bytes: int
     tokens: Tokens
     idempotency: IdempotencyStore
+    body_timeout_seconds: float = 30.0
 
 
 class RequestGuard:
-    """Body cap (413), NUL refusal (422), idempotent POST replay."""
+    """Body cap (413), slow-body deadline (408), NUL refusal (422), idempotent POST replay."""
 
     def __init__(self, app: ASGIApp, parts: GuardParts) -> None:
         self.app = app
@@ -65,6 +67,12 @@ class RequestGuard:
         try:
             _refuse_nul(scope)
             body = await self._read_body(scope, receive)
+        except TimeoutError:
+            limit = self.parts.body_timeout_seconds
+            await problem(408, "request-timeout", f"request body not complete within {limit:g} s")(
+                scope, receive, send
+            )
+            return
         except _TooLarge:
             cap = self.parts.max_body_bytes
             await problem(413, "payload-too-large", f"request body over {cap} bytes")(
@@ -88,17 +96,18 @@ class RequestGuard:
             raise _TooLarge
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > cap:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        async with asyncio.timeout(self.parts.body_timeout_seconds):  # a slow body holds nothing
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > cap:
+                    raise _TooLarge
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
         return b"".join(chunks)
 
     async def _idempotent(

@@ -37,3 +37,29 @@ def test_half_a_request_line_is_cut_off_after_the_header_timeout(
         elapsed = time.monotonic() - started
     assert answer == b"", answer
     assert 0.5 < elapsed < 2.5
+
+
+def test_a_body_that_stops_arriving_is_answered_408_after_the_body_timeout(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = tmp_path / "home"
+    services = Services(make_settings(home, database_url), SystemClock())
+    services.initialise()
+    services.engine.dispose()
+    config = write_config(home, database_url, "[http]\nbody_timeout_seconds = 1\n")
+    port = free_port()
+    with running_server(config, port), socket.create_connection(("127.0.0.1", port)) as slow:
+        slow.settimeout(3)
+        started = time.monotonic()
+        slow.sendall(
+            b"POST /api/v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"company'
+        )
+        try:
+            answer = slow.recv(4096)
+        except TimeoutError:
+            answer = b"no answer after 3 s"
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"application/problem+json" in answer
+    assert 0.5 < elapsed < 2.5
