@@ -19,13 +19,15 @@ from certsvc.access.tokens import Principal
 from certsvc.api.auth import Operator, own_tenant
 from certsvc.api.deps import ServicesDep
 from certsvc.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paged_responses, paginate
-from certsvc.api.v1.responses import CertificateOut
+from certsvc.api.v1.responses import CertificateOut, IssuedOut
 from certsvc.api.v1.schemas import IssueBody, ReissueBody, RenewBody, RevokeBody, TicketBody
 from certsvc.audit import Actor, AuditFilter
 from certsvc.domain.certificates import CertState
 from certsvc.domain.policy import RevocationReason
 from certsvc.errors import InputError
+from certsvc.feed.chain import chain_pem
 from certsvc.lifecycle.operations import CsrKey, Handover, Lifecycle, count_views, list_views
+from certsvc.lifecycle.orders import Issued
 from certsvc.lifecycle.pickup import Deferred, Pickups, PickupTicket
 from certsvc.lifecycle.views import CertificateView
 from certsvc.storage.queries import CertificateFilter
@@ -73,12 +75,22 @@ def _defer(
     return JSONResponse(body, status_code=202)
 
 
+def _issued(services: ServicesDep, issued: Issued) -> dict[str, Any]:
+    """The certificate's keys unchanged, plus its PEM and the chain above it (issuing CA
+    first, root last), so the caller can install or check it without another request."""
+    return {
+        **issued.certificate.to_dict(),
+        "certificate_pem": issued.certificate_pem,
+        "chain_pem": chain_pem(services.adapter, issued.certificate_pem),
+    }
+
+
 def _handover(pickup: bool) -> Handover:
     """Over HTTP a certificate that waits for pickup gets its link, in the same transaction."""
     return Handover(awaiting_pickup=pickup, mail_link=True)
 
 
-@router.post("", status_code=201, summary="Issue a certificate")
+@router.post("", status_code=201, summary="Issue a certificate", response_model=IssuedOut)
 def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
     subscriber = f"{body.company_number}/{body.user_id}"
     own_tenant(caller, body.company_number, "subscriber", subscriber)
@@ -89,7 +101,7 @@ def issue(body: IssueBody, caller: Operator, services: ServicesDep) -> Any:
         return _defer(services.pickups, body.pickup, owner, Deferred("issue"), by)
     handover = _handover(body.pickup)
     issued = services.lifecycle.issue(body.company_number, body.user_id, key, by, handover)
-    return issued.certificate.to_dict()
+    return _issued(services, issued)
 
 
 class CertificateQuery(BaseModel):
@@ -150,7 +162,9 @@ def history(serial: str, caller: Operator, services: ServicesDep) -> dict[str, A
     }
 
 
-@router.post("/{serial}/renew", status_code=201, summary="Renew a certificate")
+@router.post(
+    "/{serial}/renew", status_code=201, summary="Renew a certificate", response_model=IssuedOut
+)
 def renew(serial: str, body: RenewBody, caller: Operator, services: ServicesDep) -> Any:
     view = _owned(services.lifecycle, caller, serial)
     by = caller.actor(body.ticket)
@@ -161,10 +175,15 @@ def renew(serial: str, body: RenewBody, caller: Operator, services: ServicesDep)
     issued = services.lifecycle.renew(
         serial, key, by, revoke_old=body.revoke_old, handover=_handover(body.pickup)
     )
-    return issued.certificate.to_dict()
+    return _issued(services, issued)
 
 
-@router.post("/{serial}/reissue", status_code=201, summary="Reissue after a PC or user change")
+@router.post(
+    "/{serial}/reissue",
+    status_code=201,
+    summary="Reissue after a PC or user change",
+    response_model=IssuedOut,
+)
 def reissue(serial: str, body: ReissueBody, caller: Operator, services: ServicesDep) -> Any:
     view = _owned(services.lifecycle, caller, serial)
     by = caller.actor(body.ticket)
@@ -184,7 +203,7 @@ def reissue(serial: str, body: ReissueBody, caller: Operator, services: Services
         new_name=body.new_name,
         handover=_handover(body.pickup),
     )
-    return issued.certificate.to_dict()
+    return _issued(services, issued)
 
 
 @router.post("/{serial}/revoke", summary="Revoke a certificate (final)")

@@ -38,6 +38,13 @@ class CertificateOut(BaseModel):
     revoke_old_due_at: str | None
 
 
+class IssuedOut(CertificateOut):
+    """An issued certificate: its keys, its PEM and the PEM chain (issuing CA, then root)."""
+
+    certificate_pem: str
+    chain_pem: str
+
+
 class TenantOut(BaseModel):
     """A tenant with its number of subscribers."""
 
