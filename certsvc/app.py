@@ -29,6 +29,7 @@ from certsvc.feed.runtime import Gateway
 from certsvc.gate import ChangeGate
 from certsvc.lifecycle.operations import Lifecycle
 from certsvc.lifecycle.pickup import Pickups
+from certsvc.lifecycle.pickup_admin import PickupAdmin
 from certsvc.notify.drain import OutboxDrainer, SenderRegistry
 from certsvc.notify.retry import OutboxRetry
 from certsvc.notify.smtp import MailSender
@@ -126,6 +127,10 @@ class Services:
     @cached_property
     def pickups(self) -> Pickups:
         return Pickups(self.sessions, self.clock, self.settings, self.lifecycle, self.accounts)
+
+    @cached_property
+    def pickup_admin(self) -> PickupAdmin:
+        return PickupAdmin(self.sessions, self.clock, self.lifecycle.gate)
 
     @cached_property
     def tokens(self) -> Tokens:

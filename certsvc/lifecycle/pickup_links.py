@@ -46,6 +46,8 @@ class PickupTicket:
     link: str
     expires_at: datetime
     action: str
+    id: int = 0
+    """The pickup's row id: what the API answers, lists and cancels by (never the token)."""
 
 
 @dataclass(frozen=True)
@@ -87,22 +89,21 @@ def create_link(
     expires_at = now + timedelta(days=settings.pickup.valid_days)
     deferred = target.deferred
     action = deferred.action if deferred else "collect"
-    session.add(
-        Pickup(
-            token_sha256=digest(token),
-            subscriber_id=subscriber.id,
-            certificate_id=target.certificate[0] if target.certificate else None,
-            action=action,
-            predecessor_serial=deferred.predecessor if deferred else None,
-            reason=deferred.reason if deferred else None,
-            revoke_old=deferred.revoke_old if deferred else None,
-            new_email=deferred.new_email if deferred else None,
-            actor=ordered_by.name,
-            ticket=ordered_by.ticket,
-            created_at=now,
-            expires_at=expires_at,
-        )
+    row = Pickup(
+        token_sha256=digest(token),
+        subscriber_id=subscriber.id,
+        certificate_id=target.certificate[0] if target.certificate else None,
+        action=action,
+        predecessor_serial=deferred.predecessor if deferred else None,
+        reason=deferred.reason if deferred else None,
+        revoke_old=deferred.revoke_old if deferred else None,
+        new_email=deferred.new_email if deferred else None,
+        actor=ordered_by.name,
+        ticket=ordered_by.ticket,
+        created_at=now,
+        expires_at=expires_at,
     )
+    session.add(row)
     session.flush()  # a refused row fails here, inside the caller's transaction
     link = f"{pickup_link_base(settings)}/{token}"
     audit.record(
@@ -121,7 +122,7 @@ def create_link(
     )
     if mail:
         _mail(session, settings, subscriber, target, (link, expires_at), now)
-    return PickupTicket(link, expires_at, action)
+    return PickupTicket(link, expires_at, action, row.id)
 
 
 def _mail(

@@ -382,6 +382,7 @@ class Pickup(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]  # set with used_at: the link can never be used
 
     subscriber: Mapped[Subscriber] = relationship()
     certificate: Mapped[Certificate | None] = relationship()

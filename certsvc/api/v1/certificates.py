@@ -55,7 +55,8 @@ def _csr(cap: int, csr: str | None) -> CsrKey | None:
 
 
 def _pickup(ticket: PickupTicket) -> dict[str, Any]:
-    return {"pickup": {"action": ticket.action, "expires_at": ticket.expires_at.isoformat()}}
+    expires_at = ticket.expires_at.isoformat()
+    return {"pickup": {"id": ticket.id, "action": ticket.action, "expires_at": expires_at}}
 
 
 def _defer(
