@@ -27,7 +27,7 @@ def allowlist(
     """Every certificate that may log in now; revalidate with If-None-Match for a 304."""
     gateway = gateway_of(request)
     if not gateway.allowlist.loaded:
-        return problem(503, "not ready", NOT_LOADED, {"Retry-After": "1"})
+        return problem(503, "not-ready", NOT_LOADED, {"Retry-After": "1"})
     now = gateway.clock.now()
     headers = {"Cache-Control": "no-cache"}
     etag = gateway.exports.etag(format_, now)
@@ -54,7 +54,7 @@ def changes(
     """Adds and removes after ``since``; 410 when the log no longer reaches back that far."""
     gateway = gateway_of(request)
     if not gateway.allowlist.loaded:
-        return problem(503, "not ready", NOT_LOADED, {"Retry-After": "1"})
+        return problem(503, "not-ready", NOT_LOADED, {"Retry-After": "1"})
     with gateway.sessions() as session:
         found = delta(session, since, gateway.allowlist.version, gateway.clock.now(), limit)
     if found is None:

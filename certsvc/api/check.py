@@ -15,18 +15,18 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from certsvc.access.feed_tokens import NOT_READY, UNAUTHORIZED, FeedAccess
-from certsvc.api.problems import PROBLEM_JSON
+from certsvc.api.problems import PROBLEM_JSON, problem_type
 from certsvc.feed.check import Checker
 
 CHECK_PATH = "/gateway/check"
-TITLES = {400: "bad request", 401: "unauthenticated", 403: "forbidden", 503: "not ready"}
+TITLES = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 503: "not-ready"}
 
 
 @functools.lru_cache(maxsize=64)
 def _problem(status: int, detail: str) -> bytes:
     """problem+json bodies; the few distinct ones are encoded once."""
     title = TITLES.get(status, "error")
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = {"type": problem_type(title), "title": title, "status": status, "detail": detail}
     return json.dumps(body).encode()
 
 

@@ -22,7 +22,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string", "description": "about:blank"},
+        "type": {"type": "string", "description": "https://certsvc.invalid/problems/<slug>"},
         "title": {"type": "string", "description": "a short code, e.g. not-found"},
         "status": {"type": "integer", "description": "the HTTP status"},
         "detail": {"type": "string", "description": "what went wrong, for a person"},

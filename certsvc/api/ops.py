@@ -16,7 +16,7 @@ def readyz(request: Request) -> Response:
     """503 while a CRL is stale or the feed cannot be read: a load balancer stops sending."""
     problems = gateway_of(request).problems()
     if problems:
-        return problem(503, "not ready", "; ".join(problems))
+        return problem(503, "not-ready", "; ".join(problems))
     return Response(b'{"status":"ready"}', media_type="application/json")
 
 

@@ -3,6 +3,10 @@
 Certsvc errors map to their status; FastAPI's own answers (404 for an unknown route, 405,
 request validation) and anything unexpected are rewritten to problem+json as well, so a
 client parses one error shape, whatever went wrong.
+
+Every answer's ``type`` is ``https://certsvc.invalid/problems/<slug>`` and its ``title``
+the slug itself (what clients already compare), one of :data:`SLUGS`: a slug has one
+title and one type wherever the error is raised.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from certsvc.errors import (
     CertsvcError,
     ConfigError,
     Conflict,
+    GatewayError,
     InputError,
     MaintenanceWindow,
     NotFound,
@@ -31,6 +36,7 @@ from certsvc.logging import get_logger
 
 log = get_logger("certsvc.api")
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://certsvc.invalid/problems/"
 STATUS_FOR: tuple[tuple[type[CertsvcError], int, str], ...] = (
     (InputError, 422, "invalid-input"),
     (AuthenticationFailed, 401, "unauthenticated"),
@@ -39,6 +45,7 @@ STATUS_FOR: tuple[tuple[type[CertsvcError], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (MaintenanceWindow, 503, "maintenance"),
     (CAError, 502, "ca-error"),
+    (GatewayError, 502, "gateway-error"),
     (ConfigError, 500, "configuration"),
 )
 HTTP_TITLES = {
@@ -46,8 +53,28 @@ HTTP_TITLES = {
     405: "method-not-allowed",
     413: "payload-too-large",
     415: "unsupported-media-type",
-    503: "not ready",
+    503: "not-ready",
 }
+SLUGS = frozenset(
+    {title for _kind, _status, title in STATUS_FOR}
+    | set(HTTP_TITLES.values())
+    | {
+        "bad-request",
+        "database-unavailable",
+        "error",
+        "forbidden",
+        "gone",
+        "internal-error",
+        "request-timeout",
+        "unauthenticated",
+    }
+)
+
+
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of a problem; an unknown slug is a bug of ours, caught by tests."""
+    assert slug in SLUGS, f"unknown problem slug {slug!r}"
+    return PROBLEM_BASE + slug
 
 
 def problem(
@@ -57,7 +84,13 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    body = {
+        "type": problem_type(title),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
