@@ -17,14 +17,19 @@ from tests.conftest import make_settings
 from tests.integration.test_serve import free_port, running_server, write_config
 
 
-def test_half_a_request_line_is_cut_off_after_the_header_timeout(
-    tmp_path: Path, database_url: str
-) -> None:
+def initialised_home(tmp_path: Path, database_url: str, http_setting: str) -> Path:
+    """A home made by ``init``, and its config with one ``[http]`` setting."""
     home = tmp_path / "home"
     services = Services(make_settings(home, database_url), SystemClock())
     services.initialise()
     services.engine.dispose()
-    config = write_config(home, database_url, "[http]\nheader_timeout_seconds = 1\n")
+    return write_config(home, database_url, f"[http]\n{http_setting}\n")
+
+
+def test_half_a_request_line_is_cut_off_after_the_header_timeout(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = initialised_home(tmp_path, database_url, "header_timeout_seconds = 1")
     port = free_port()
     with running_server(config, port), socket.create_connection(("127.0.0.1", port)) as slow:
         slow.settimeout(3)
@@ -42,11 +47,7 @@ def test_half_a_request_line_is_cut_off_after_the_header_timeout(
 def test_a_body_that_stops_arriving_is_answered_408_after_the_body_timeout(
     tmp_path: Path, database_url: str
 ) -> None:
-    home = tmp_path / "home"
-    services = Services(make_settings(home, database_url), SystemClock())
-    services.initialise()
-    services.engine.dispose()
-    config = write_config(home, database_url, "[http]\nbody_timeout_seconds = 1\n")
+    config = initialised_home(tmp_path, database_url, "body_timeout_seconds = 1")
     port = free_port()
     with running_server(config, port), socket.create_connection(("127.0.0.1", port)) as slow:
         slow.settimeout(3)
